@@ -1,0 +1,73 @@
+// Distribution: what an initializer promises about the values it writes. A family with its
+// parameters, the first four moments, the CDF of one element, and for the structured families
+// (orthogonal, sparse, eye, dirac) the structure that the checks verify beyond the marginal.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace torchinit {
+
+// What a structured family promises beyond the marginal distribution of one element.
+struct Structure {
+  int64_t rows = 0;  // orthogonal, sparse, eye: the 2-D view [size(0), numel/size(0)]
+  int64_t cols = 0;
+  double gain = 1;               // orthogonal: W W^T = gain^2 I (rows <= cols), W^T W otherwise
+  int64_t zeros_per_column = 0;  // sparse: exactly this many zeros in every column
+  int64_t groups = 1;            // dirac
+  std::vector<int64_t> shape;    // dirac: the full weight shape
+};
+
+class Distribution {
+ public:
+  enum class Kind { Constant, Uniform, Normal, TruncatedNormal, Orthogonal, Mixture };
+
+  // Families. Parameters are validated (std > 0, a < b, …) with c10::Error.
+  static Distribution constant(double value);
+  static Distribution uniform(double a, double b);
+  static Distribution normal(double mean, double std);
+  static Distribution truncated_normal(double mean, double std, double a, double b);
+  // Marginal of one element of a Haar (semi-)orthogonal matrix times gain: the coordinate of a
+  // uniform unit vector in R^n, n = max(rows, cols), so (x/gain)^2 ~ Beta(1/2, (n-1)/2).
+  static Distribution orthogonal(int64_t rows, int64_t cols, double gain);
+  // sparse(): zeros_per_column exact zeros per column, the rest N(0, std).
+  static Distribution sparse(int64_t rows, int64_t cols, int64_t zeros_per_column, double std);
+  static Distribution eye(int64_t rows, int64_t cols);
+  static Distribution dirac(std::vector<int64_t> shape, int64_t groups);
+  // Mixture of (weight, component), weights summing to 1; family "composite" unless renamed.
+  static Distribution mixture(std::vector<std::pair<double, Distribution>> components,
+                              std::string family = "composite");
+
+  const std::string& family() const { return family_; }
+  Kind kind() const { return kind_; }
+  double mean() const { return mean_; }
+  double variance() const { return mu2_; }
+  double std() const;
+  double third_central_moment() const { return mu3_; }
+  double fourth_central_moment() const { return mu4_; }
+  double cdf(double x) const;
+  // Every element is determined (constant, eye, dirac): checks compare values exactly.
+  bool is_exact() const;
+  // The family's parameters in declaration order (a, b / mean, std / …).
+  const std::vector<std::pair<std::string, double>>& params() const { return params_; }
+  double param(const std::string& name) const;  // c10::Error if absent
+  const Structure& structure() const { return structure_; }
+  const std::vector<std::pair<double, Distribution>>& components() const { return components_; }
+  // "uniform(a=-0.1, b=0.1)", "normal(mean=0, std=0.05)", …
+  std::string str() const;
+
+ private:
+  Distribution(Kind kind, std::string family);
+  void set_moments(double mean, double mu2, double mu3, double mu4);
+
+  Kind kind_ = Kind::Constant;
+  std::string family_;
+  std::vector<std::pair<std::string, double>> params_;
+  double mean_ = 0, mu2_ = 0, mu3_ = 0, mu4_ = 0;
+  Structure structure_;
+  std::vector<std::pair<double, Distribution>> components_;
+};
+
+}  // namespace torchinit

@@ -1,0 +1,11 @@
+// The torchinit command-line tool: one function per verb registers its subcommand.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace torchinit::cli {
+
+void add_list_command(CLI::App& app);
+void add_explain_command(CLI::App& app);
+
+}  // namespace torchinit::cli

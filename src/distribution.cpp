@@ -1,0 +1,261 @@
+#include "torchinit/distribution.h"
+
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/math/special_functions/beta.hpp>
+#include <cmath>
+#include <limits>
+
+namespace torchinit {
+namespace {
+
+constexpr double kSqrt2 = 1.4142135623730950488016887242097;
+constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;
+
+double normal_pdf(double z) { return std::isinf(z) ? 0.0 : kInvSqrt2Pi * std::exp(-0.5 * z * z); }
+double normal_cdf(double z) { return 0.5 * std::erfc(-z / kSqrt2); }
+
+// Raw moments E[Z^k], k = 0..4, of N(0,1) truncated to [alpha, beta], by the recursion
+// m_k = (k-1) m_{k-2} + (alpha^{k-1} phi(alpha) - beta^{k-1} phi(beta)) / Z
+// (Johnson, Kotz & Balakrishnan, Continuous Univariate Distributions vol. 1, 13.10).
+std::array<double, 5> truncated_standard_raw_moments(double alpha, double beta) {
+  // Mass computed from the side with the smaller tail to keep precision.
+  const double mass =
+      alpha >= 0 ? normal_cdf(-alpha) - normal_cdf(-beta) : normal_cdf(beta) - normal_cdf(alpha);
+  auto edge = [](double x, int power) {  // x^power * phi(x), zero at infinity
+    return std::isinf(x) ? 0.0 : std::pow(x, power) * normal_pdf(x);
+  };
+  std::array<double, 5> m{};
+  m[0] = 1.0;
+  m[1] = (edge(alpha, 0) - edge(beta, 0)) / mass;
+  for (int k = 2; k <= 4; ++k)
+    m[k] = (k - 1) * m[k - 2] + (edge(alpha, k - 1) - edge(beta, k - 1)) / mass;
+  return m;
+}
+
+// Central moments (mu2, mu3, mu4) from raw moments r1..r4.
+std::array<double, 3> central_from_raw(double r1, double r2, double r3, double r4) {
+  const double m = r1;
+  return {r2 - m * m, r3 - 3 * m * r2 + 2 * m * m * m,
+          r4 - 4 * m * r3 + 6 * m * m * r2 - 3 * m * m * m * m};
+}
+
+std::string format_number(double x) { return fmt::format("{:.6g}", x); }
+
+}  // namespace
+
+Distribution::Distribution(Kind kind, std::string family)
+    : kind_(kind), family_(std::move(family)) {}
+
+void Distribution::set_moments(double mean, double mu2, double mu3, double mu4) {
+  mean_ = mean;
+  mu2_ = std::max(mu2, 0.0);
+  mu3_ = mu3;
+  mu4_ = std::max(mu4, 0.0);
+}
+
+Distribution Distribution::constant(double value) {
+  TORCH_CHECK(std::isfinite(value), "torchinit::Distribution::constant: value must be finite, got ",
+              value);
+  Distribution d(Kind::Constant, "constant");
+  d.params_ = {{"value", value}};
+  d.set_moments(value, 0, 0, 0);
+  return d;
+}
+
+Distribution Distribution::uniform(double a, double b) {
+  TORCH_CHECK(std::isfinite(a) && std::isfinite(b) && a < b,
+              "torchinit::Distribution::uniform: expected finite a < b, got a=", a, ", b=", b);
+  Distribution d(Kind::Uniform, "uniform");
+  d.params_ = {{"a", a}, {"b", b}};
+  const double w = b - a;
+  d.set_moments((a + b) / 2, w * w / 12, 0, w * w * w * w / 80);
+  return d;
+}
+
+Distribution Distribution::normal(double mean, double std) {
+  TORCH_CHECK(std::isfinite(mean) && std::isfinite(std) && std > 0,
+              "torchinit::Distribution::normal: expected finite mean and std > 0, got mean=", mean,
+              ", std=", std);
+  Distribution d(Kind::Normal, "normal");
+  d.params_ = {{"mean", mean}, {"std", std}};
+  const double v = std * std;
+  d.set_moments(mean, v, 0, 3 * v * v);
+  return d;
+}
+
+Distribution Distribution::truncated_normal(double mean, double std, double a, double b) {
+  TORCH_CHECK(std::isfinite(mean) && std::isfinite(std) && std > 0 && !std::isnan(a) &&
+                  !std::isnan(b) && a < b,
+              "torchinit::Distribution::truncated_normal: expected finite mean, std > 0 and a < b, "
+              "got mean=",
+              mean, ", std=", std, ", a=", a, ", b=", b);
+  Distribution d(Kind::TruncatedNormal, "truncated_normal");
+  d.params_ = {{"mean", mean}, {"std", std}, {"a", a}, {"b", b}};
+  const auto z = truncated_standard_raw_moments((a - mean) / std, (b - mean) / std);
+  // Central moments of Z, then scale by std (central moments do not see the shift).
+  const auto c = central_from_raw(z[1], z[2], z[3], z[4]);
+  const double s2 = std * std;
+  d.set_moments(mean + std * z[1], s2 * c[0], s2 * std * c[1], s2 * s2 * c[2]);
+  return d;
+}
+
+Distribution Distribution::orthogonal(int64_t rows, int64_t cols, double gain) {
+  TORCH_CHECK(
+      rows > 0 && cols > 0 && std::isfinite(gain) && gain > 0,
+      "torchinit::Distribution::orthogonal: expected rows, cols > 0 and gain > 0, got rows=", rows,
+      ", cols=", cols, ", gain=", gain);
+  Distribution d(Kind::Orthogonal, "orthogonal");
+  d.params_ = {{"rows", double(rows)}, {"cols", double(cols)}, {"gain", gain}};
+  d.structure_.rows = rows;
+  d.structure_.cols = cols;
+  d.structure_.gain = gain;
+  // Coordinate of a uniform unit vector in R^n: E[x^2] = 1/n, E[x^4] = 3/(n(n+2)).
+  const double n = double(std::max(rows, cols)), g2 = gain * gain;
+  d.set_moments(0, g2 / n, 0, g2 * g2 * 3 / (n * (n + 2)));
+  return d;
+}
+
+Distribution Distribution::mixture(std::vector<std::pair<double, Distribution>> components,
+                                   std::string family) {
+  TORCH_CHECK(!components.empty(), "torchinit::Distribution::mixture: no components");
+  double total = 0, r[5] = {0, 0, 0, 0, 0};
+  for (const auto& [w, c] : components) {
+    TORCH_CHECK(w >= 0, "torchinit::Distribution::mixture: negative weight ", w);
+    total += w;
+    // Raw moments of the component from its central ones.
+    const double m = c.mean(), v = c.variance(), m3 = c.third_central_moment(),
+                 m4 = c.fourth_central_moment();
+    r[1] += w * m;
+    r[2] += w * (v + m * m);
+    r[3] += w * (m3 + 3 * m * v + m * m * m);
+    r[4] += w * (m4 + 4 * m * m3 + 6 * m * m * v + m * m * m * m);
+  }
+  TORCH_CHECK(std::abs(total - 1) < 1e-9,
+              "torchinit::Distribution::mixture: weights must sum to 1, got ", total);
+  Distribution d(Kind::Mixture, std::move(family));
+  const auto c = central_from_raw(r[1], r[2], r[3], r[4]);
+  d.set_moments(r[1], c[0], c[1], c[2]);
+  d.components_ = std::move(components);
+  return d;
+}
+
+Distribution Distribution::sparse(int64_t rows, int64_t cols, int64_t zeros_per_column,
+                                  double std) {
+  TORCH_CHECK(rows > 0 && cols > 0 && zeros_per_column >= 0 && zeros_per_column <= rows,
+              "torchinit::Distribution::sparse: expected 0 <= zeros_per_column <= rows, got rows=",
+              rows, ", zeros_per_column=", zeros_per_column);
+  const double p0 = double(zeros_per_column) / double(rows);
+  std::vector<std::pair<double, Distribution>> parts;
+  if (p0 > 0) parts.emplace_back(p0, constant(0));
+  if (p0 < 1) parts.emplace_back(1 - p0, normal(0, std));
+  Distribution d = mixture(std::move(parts), "sparse");
+  d.params_ = {{"zeros_per_column", double(zeros_per_column)}, {"std", std}};
+  d.structure_.rows = rows;
+  d.structure_.cols = cols;
+  d.structure_.zeros_per_column = zeros_per_column;
+  return d;
+}
+
+namespace {
+// Two-point 0/1 distribution with `ones` ones among `total` elements.
+Distribution zero_one(int64_t ones, int64_t total, std::string family) {
+  const double p1 = double(ones) / double(total);
+  std::vector<std::pair<double, Distribution>> parts;
+  if (p1 > 0) parts.emplace_back(p1, Distribution::constant(1));
+  if (p1 < 1) parts.emplace_back(1 - p1, Distribution::constant(0));
+  return Distribution::mixture(std::move(parts), std::move(family));
+}
+}  // namespace
+
+Distribution Distribution::eye(int64_t rows, int64_t cols) {
+  TORCH_CHECK(rows > 0 && cols > 0, "torchinit::Distribution::eye: expected rows, cols > 0, got ",
+              rows, "x", cols);
+  Distribution d = zero_one(std::min(rows, cols), rows * cols, "eye");
+  d.params_ = {{"rows", double(rows)}, {"cols", double(cols)}};
+  d.structure_.rows = rows;
+  d.structure_.cols = cols;
+  return d;
+}
+
+Distribution Distribution::dirac(std::vector<int64_t> shape, int64_t groups) {
+  TORCH_CHECK(shape.size() >= 3 && groups > 0 && shape[0] % groups == 0,
+              "torchinit::Distribution::dirac: expected a 3-5 dim shape with size(0) divisible by "
+              "groups, got ",
+              shape.size(), " dims and groups=", groups);
+  int64_t total = 1;
+  for (int64_t s : shape) total *= s;
+  TORCH_CHECK(total > 0, "torchinit::Distribution::dirac: zero-element shape");
+  const int64_t ones = groups * std::min(shape[0] / groups, shape[1]);
+  Distribution d = zero_one(ones, total, "dirac");
+  d.params_ = {{"groups", double(groups)}};
+  d.structure_.groups = groups;
+  d.structure_.shape = std::move(shape);
+  return d;
+}
+
+double Distribution::std() const { return std::sqrt(mu2_); }
+
+bool Distribution::is_exact() const {
+  if (kind_ == Kind::Constant) return true;
+  if (kind_ != Kind::Mixture) return false;
+  return std::all_of(components_.begin(), components_.end(),
+                     [](const auto& c) { return c.second.is_exact(); });
+}
+
+double Distribution::cdf(double x) const {
+  if (std::isnan(x)) return std::numeric_limits<double>::quiet_NaN();
+  switch (kind_) {
+    case Kind::Constant:
+      return x >= mean_ ? 1.0 : 0.0;
+    case Kind::Uniform: {
+      const double a = params_[0].second, b = params_[1].second;
+      return std::clamp((x - a) / (b - a), 0.0, 1.0);
+    }
+    case Kind::Normal:
+      return normal_cdf((x - params_[0].second) / params_[1].second);
+    case Kind::TruncatedNormal: {
+      const double mean = params_[0].second, s = params_[1].second;
+      const double a = params_[2].second, b = params_[3].second;
+      if (x <= a) return 0.0;
+      if (x >= b) return 1.0;
+      const double alpha = (a - mean) / s, beta = (b - mean) / s, z = (x - mean) / s;
+      if (alpha >= 0)  // upper tail: work with survival functions for precision
+        return (normal_cdf(-alpha) - normal_cdf(-z)) / (normal_cdf(-alpha) - normal_cdf(-beta));
+      return (normal_cdf(z) - normal_cdf(alpha)) / (normal_cdf(beta) - normal_cdf(alpha));
+    }
+    case Kind::Orthogonal: {
+      const double y = x / structure_.gain;
+      const double n = double(std::max(structure_.rows, structure_.cols));
+      if (y <= -1) return 0.0;
+      if (y >= 1) return 1.0;
+      if (n == 1) return y >= 0 ? 0.5 : 0.0;  // the coordinate is +-1 with equal odds
+      const double half = 0.5 * boost::math::ibeta(0.5, (n - 1) / 2, y * y);
+      return y >= 0 ? 0.5 + half : 0.5 - half;
+    }
+    case Kind::Mixture: {
+      double p = 0;
+      for (const auto& [w, c] : components_) p += w * c.cdf(x);
+      return p;
+    }
+  }
+  return 0.0;
+}
+
+double Distribution::param(const std::string& name) const {
+  for (const auto& [k, v] : params_)
+    if (k == name) return v;
+  TORCH_CHECK(false, "torchinit::Distribution::param: ", family_, " has no parameter '", name, "'");
+}
+
+std::string Distribution::str() const {
+  std::string out = family_ + "(";
+  for (size_t i = 0; i < params_.size(); ++i)
+    out += (i ? ", " : "") + params_[i].first + "=" + format_number(params_[i].second);
+  return out + ")";
+}
+
+}  // namespace torchinit

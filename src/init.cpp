@@ -1,0 +1,84 @@
+#include "torchinit/init.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/empty.h>
+
+#include <mutex>
+
+#include "torchinit/registry.h"
+
+namespace torchinit {
+namespace {
+
+bool is_supported_dtype(at::ScalarType t) {
+  return t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16;
+}
+
+// Everything that can be wrong with the tensor itself, checked before any byte is written.
+void check_tensor(const at::Tensor& t, const Initializer& init, const ParamInfo& p) {
+  TORCH_CHECK(t.defined(), "torchinit::init_: ", init.name(),
+              " got an undefined tensor; allocate it first, e.g. torch::empty({out, in})");
+  TORCH_CHECK(is_supported_dtype(t.scalar_type()), "torchinit::init_: ", init.name(),
+              " needs a floating tensor (float32, float64, float16 or bfloat16), got ",
+              t.scalar_type(), " of shape ", p.shape_str(),
+              "; initialize a float tensor and convert it with .to(dtype)");
+  TORCH_CHECK(!t.is_meta(), "torchinit::init_: ", init.name(),
+              " got a tensor on the meta device (shape ", p.shape_str(),
+              "), which has no storage; materialize it with to_empty(device) first");
+}
+
+}  // namespace
+
+uint64_t resolve_seed(const InitOptions& options) {
+  if (options.seed()) return *options.seed();
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+}
+
+at::Tensor init_(const at::Tensor& tensor, std::string_view spec, const InitOptions& options) {
+  const auto init = Registry::global().make(spec);
+  const ParamInfo p =
+      tensor.defined() ? ParamInfo::from_shape(tensor.sizes().vec(), options.key()) : ParamInfo{};
+  return init_(tensor, *init, p, options);
+}
+
+at::Tensor init_(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p,
+                 const InitOptions& options) {
+  check_tensor(tensor, init, p);
+  if (tensor.numel() == 0) return tensor;  // as torch.nn.init: a no-op
+  init.validate(p);
+  at::NoGradGuard no_grad;  // in-place on a leaf that requires grad, with no autograd history
+  at::Tensor target = tensor;
+  if (options.backend() == Backend::Torch) {
+    init.fill_torch(target, p);
+    return tensor;
+  }
+  const Stream stream(resolve_seed(options), hash_key(options.key()));
+  const bool direct = tensor.device().is_cpu() && tensor.is_contiguous() &&
+                      (tensor.scalar_type() == at::kFloat || tensor.scalar_type() == at::kDouble);
+  if (direct) {
+    init.fill(target, p, stream);
+    return tensor;
+  }
+  // Non-contiguous views, half types and other devices: fill a contiguous CPU float32/float64
+  // buffer with the same element indices (row-major over the logical shape), then copy.
+  at::Tensor buffer = at::empty(
+      tensor.sizes(),
+      at::TensorOptions().dtype(tensor.scalar_type() == at::kDouble ? at::kDouble : at::kFloat));
+  init.fill(buffer, p, stream);
+  target.copy_(buffer);
+  return tensor;
+}
+
+Distribution theory(std::string_view spec, at::IntArrayRef shape) {
+  const auto init = Registry::global().make(spec);
+  const ParamInfo p = ParamInfo::from_shape(shape.vec());
+  TORCH_CHECK(p.numel() > 0, "torchinit::theory: ", init->name(), " on the zero-element shape ",
+              p.shape_str(), " has no distribution");
+  init->validate(p);
+  return init->theory(p);
+}
+
+}  // namespace torchinit

@@ -1,0 +1,37 @@
+// Registration of the built-in initializers (one function per file in src/initializers/).
+#pragma once
+
+#include <memory>
+
+namespace torchinit {
+class Registry;
+class Initializer;
+namespace detail {
+
+void register_constant(Registry& r);          // constant, zeros, ones
+void register_uniform(Registry& r);           // uniform
+void register_normal(Registry& r);            // normal
+void register_trunc_normal(Registry& r);      // trunc_normal
+void register_variance_scaling(Registry& r);  // xavier_*, kaiming_*, lecun_*, variance_scaling
+void register_orthogonal(Registry& r);        // orthogonal
+void register_sparse(Registry& r);            // sparse
+void register_eye(Registry& r);               // eye
+void register_dirac(Registry& r);             // dirac
+
+// Shared by trunc_normal and variance_scaling(distribution=truncated_normal).
+std::shared_ptr<Initializer> make_trunc_normal(double mean, double std, double a, double b);
+
+inline void register_builtins(Registry& r) {
+  register_constant(r);
+  register_uniform(r);
+  register_normal(r);
+  register_trunc_normal(r);
+  register_variance_scaling(r);
+  register_orthogonal(r);
+  register_sparse(r);
+  register_eye(r);
+  register_dirac(r);
+}
+
+}  // namespace detail
+}  // namespace torchinit

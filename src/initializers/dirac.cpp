@@ -1,0 +1,59 @@
+// dirac(groups): the identity convolution (a centered delta in each kernel), as
+// torch.nn.init.dirac_; with groups, each group of output channels passes its own inputs through.
+#include <cmath>
+
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+class Dirac final : public Initializer {
+ public:
+  explicit Dirac(int64_t groups) : groups_(groups) {}
+  void validate(const ParamInfo& p) const override {
+    require_dims(p, 3, 5, "dirac",
+                 "dirac is for Conv1d/2d/3d weights [out, in, k...]; use eye for 2-D");
+    TORCH_CHECK(p.shape[0] % groups_ == 0, "torchinit::dirac: size(0) = ", p.shape[0], " of shape ",
+                p.shape_str(), " is not divisible by groups = ", groups_,
+                "; pass the conv's groups");
+  }
+  Distribution theory(const ParamInfo& p) const override {
+    return Distribution::dirac(p.shape, groups_);
+  }
+  void fill(at::Tensor& t, const ParamInfo& p, const Stream&) const override { fill_torch(t, p); }
+  void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
+    t.zero_();
+    const int64_t out_per_group = p.shape[0] / groups_;
+    const int64_t channels = std::min(out_per_group, p.shape[1]);
+    for (int64_t g = 0; g < groups_; ++g) {
+      for (int64_t d = 0; d < channels; ++d) {
+        at::Tensor kernel = t.select(0, g * out_per_group + d).select(0, d);
+        while (kernel.dim() > 0) kernel = kernel.select(0, kernel.size(0) / 2);
+        kernel.fill_(1);
+      }
+    }
+  }
+
+ private:
+  int64_t groups_;
+};
+
+}  // namespace
+
+void register_dirac(Registry& r) {
+  r.add({"dirac",
+         {},
+         {{"groups", ArgType::Number, "1", "number of conv groups"}},
+         {"Identity convolution.", "W[g·(out/groups)+d][d][k/2…] = 1 for d < min(out/groups, in)",
+          "torch.nn.init.dirac_"},
+         [](const Args& a) {
+           const double groups = a.number("groups");
+           TORCH_CHECK(groups >= 1 && groups == std::floor(groups) && groups < 1e15,
+                       "torchinit::dirac: groups must be a positive integer, got ", groups);
+           return std::make_shared<Dirac>(static_cast<int64_t>(groups));
+         }});
+}
+
+}  // namespace torchinit::detail

@@ -1,0 +1,37 @@
+// eye: the identity matrix (ones on the main diagonal of a 2-D weight), as torch.nn.init.eye_;
+// preserves the input in Linear layers (Le et al. 2015, IRNN).
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+class Eye final : public Initializer {
+ public:
+  void validate(const ParamInfo& p) const override {
+    require_dims(p, 2, 2, "eye", "eye needs a 2-D [out, in] weight; for convolutions use dirac");
+  }
+  Distribution theory(const ParamInfo& p) const override {
+    return Distribution::eye(p.shape[0], p.shape[1]);
+  }
+  void fill(at::Tensor& t, const ParamInfo& p, const Stream&) const override { fill_torch(t, p); }
+  void fill_torch(at::Tensor& t, const ParamInfo&) const override {
+    t.zero_();
+    t.diagonal().fill_(1);
+  }
+};
+
+}  // namespace
+
+void register_eye(Registry& r) {
+  r.add({"eye",
+         {"identity"},
+         {},
+         {"Identity matrix.", "W[i][j] = 1 if i == j else 0",
+          "torch.nn.init.eye_; Le et al. 2015, A simple way to initialize recurrent networks of "
+          "rectified linear units"},
+         [](const Args&) { return std::make_shared<Eye>(); }});
+}
+
+}  // namespace torchinit::detail

@@ -1,0 +1,93 @@
+// sparse(sparsity, std): in every column exactly ceil(sparsity·rows) zeros, the rest N(0, std^2)
+// (Martens 2010, Deep learning via Hessian-free optimization), as torch.nn.init.sparse_.
+#include <ATen/ops/randperm.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+class Sparse final : public Initializer {
+ public:
+  Sparse(double sparsity, double std) : sparsity_(sparsity), std_(std) {}
+  void validate(const ParamInfo& p) const override {
+    require_dims(p, 2, 2, "sparse", "sparse masks columns of a 2-D [rows, cols] weight");
+  }
+  Distribution theory(const ParamInfo& p) const override {
+    return Distribution::sparse(p.shape[0], p.shape[1], zeros_per_column(p), std_);
+  }
+  void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
+    parallel_fill(
+        t, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, std_); });
+    const int64_t rows = p.shape[0], cols = p.shape[1], zeros = zeros_per_column(p);
+    if (zeros == 0) return;
+    // Per column, zero the rows with the smallest mask keys: a uniform random subset that
+    // depends on (seed, key, element index) only.
+    std::vector<uint32_t> keys(rows * cols);
+    at::parallel_for(0, rows * cols, kGrain,
+                     [&](int64_t b, int64_t e) { fill_bits(keys.data() + b, b, e - b, s, kMask); });
+    if (t.scalar_type() == at::kFloat) {
+      zero_smallest_keys(t.data_ptr<float>(), keys, rows, cols, zeros);
+    } else {
+      zero_smallest_keys(t.data_ptr<double>(), keys, rows, cols, zeros);
+    }
+  }
+  // torch.nn.init.sparse_'s algorithm and generator calls: a randperm of the rows per column.
+  void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
+    const int64_t rows = p.shape[0], cols = p.shape[1], zeros = zeros_per_column(p);
+    t.normal_(0, std_);
+    for (int64_t c = 0; c < cols; ++c) {
+      const at::Tensor perm = at::randperm(rows, t.options().dtype(at::kLong));
+      t.select(1, c).index_fill_(0, perm.slice(0, 0, zeros), 0);
+    }
+  }
+
+ private:
+  template <typename T>
+  static void zero_smallest_keys(T* data, const std::vector<uint32_t>& keys, int64_t rows,
+                                 int64_t cols, int64_t zeros) {
+    at::parallel_for(0, cols, 1, [&](int64_t c0, int64_t c1) {
+      std::vector<int64_t> order(rows);
+      for (int64_t c = c0; c < c1; ++c) {
+        std::iota(order.begin(), order.end(), 0);
+        auto key = [&](int64_t r) { return std::make_pair(keys[r * cols + c], r); };
+        std::nth_element(order.begin(), order.begin() + (zeros - 1), order.end(),
+                         [&](int64_t x, int64_t y) { return key(x) < key(y); });
+        for (int64_t i = 0; i < zeros; ++i) data[order[i] * cols + c] = T(0);
+      }
+    });
+  }
+  int64_t zeros_per_column(const ParamInfo& p) const {
+    return static_cast<int64_t>(std::ceil(sparsity_ * double(p.shape[0])));
+  }
+
+  double sparsity_, std_;
+};
+
+}  // namespace
+
+void register_sparse(Registry& r) {
+  r.add({"sparse",
+         {},
+         {{"sparsity", ArgType::Number, std::nullopt, "fraction of zeros per column, in [0, 1)"},
+          {"std", ArgType::Number, "0.01", "std of the nonzero entries"}},
+         {"Column-sparse normal.", "ceil(sparsity·rows) zeros per column, others N(0, std^2)",
+          "Martens 2010, Deep learning via Hessian-free optimization"},
+         [](const Args& a) {
+           const double sparsity = a.number("sparsity"), std = a.number("std");
+           TORCH_CHECK(sparsity >= 0 && sparsity < 1,
+                       "torchinit::sparse: sparsity must be in [0, 1), got ", sparsity);
+           TORCH_CHECK(std::isfinite(std) && std > 0, "torchinit::sparse: std must be > 0, got ",
+                       std);
+           return std::make_shared<Sparse>(sparsity, std);
+         }});
+}
+
+}  // namespace torchinit::detail

@@ -1,0 +1,70 @@
+// trunc_normal(mean, std, a, b): N(mean, std^2) conditioned on [a, b], sampled exactly by the
+// inverse CDF in double (no erfinv of a float near ±1, cf. pytorch#155588, #145498).
+#include <cmath>
+
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+class TruncNormal final : public Initializer {
+ public:
+  TruncNormal(double mean, double std, double a, double b) : mean_(mean), std_(std), a_(a), b_(b) {}
+  Distribution theory(const ParamInfo&) const override {
+    return Distribution::truncated_normal(mean_, std_, a_, b_);
+  }
+  void fill(at::Tensor& t, const ParamInfo&, const Stream& s) const override {
+    parallel_fill(t, [&](auto* out, int64_t first, int64_t n) {
+      fill_trunc_normal(out, first, n, s, mean_, std_, a_, b_);
+    });
+  }
+  // PyTorch's composition (torch.nn.init.trunc_normal_): uniform_ -> erfinv_ -> mul_ -> add_ ->
+  // clamp_.
+  void fill_torch(at::Tensor& t, const ParamInfo&) const override {
+    auto norm_cdf = [](double x) { return (1. + std::erf(x / std::sqrt(2.))) / 2.; };
+    const double l = norm_cdf((a_ - mean_) / std_), u = norm_cdf((b_ - mean_) / std_);
+    t.uniform_(2 * l - 1, 2 * u - 1);
+    t.erfinv_();
+    t.mul_(std_ * std::sqrt(2.));
+    t.add_(mean_);
+    t.clamp_(a_, b_);
+  }
+
+ private:
+  double mean_, std_, a_, b_;
+};
+
+}  // namespace
+
+std::shared_ptr<Initializer> make_trunc_normal(double mean, double std, double a, double b) {
+  TORCH_CHECK(std::isfinite(mean) && std::isfinite(std) && std > 0,
+              "torchinit::trunc_normal: needs a finite mean and std > 0, got mean=", mean,
+              ", std=", std);
+  TORCH_CHECK(!std::isnan(a) && !std::isnan(b) && a < b,
+              "torchinit::trunc_normal: needs a < b, got a=", a, ", b=", b);
+  // Beyond ~37 std the normal mass underflows in double: nothing could be sampled there.
+  TORCH_CHECK((a - mean) / std < 37 && (b - mean) / std > -37,
+              "torchinit::trunc_normal: [a, b] = [", a, ", ", b,
+              "] lies more than 37 std from the ", "mean ", mean, " (std ", std,
+              "); its probability underflows. Move the bounds or the mean");
+  return std::make_shared<TruncNormal>(mean, std, a, b);
+}
+
+void register_trunc_normal(Registry& r) {
+  r.add({"trunc_normal",
+         {"truncated_normal"},
+         {{"mean", ArgType::Number, "0", "mean of the untruncated normal"},
+          {"std", ArgType::Number, "1", "std of the untruncated normal"},
+          {"a", ArgType::Number, "-2", "lower bound (absolute, as in PyTorch)"},
+          {"b", ArgType::Number, "2", "upper bound (absolute)"}},
+         {"Normal truncated to [a, b], exact in every dtype.",
+          "N(mean, std^2) conditioned on a <= w <= b", "torch.nn.init.trunc_normal_"},
+         [](const Args& args) {
+           return make_trunc_normal(args.number("mean"), args.number("std"), args.number("a"),
+                                    args.number("b"));
+         }});
+}
+
+}  // namespace torchinit::detail

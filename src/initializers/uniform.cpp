@@ -1,0 +1,42 @@
+// uniform(a, b): U(a, b).
+#include <cmath>
+
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+class Uniform final : public Initializer {
+ public:
+  Uniform(double a, double b) : a_(a), b_(b) {}
+  Distribution theory(const ParamInfo&) const override { return Distribution::uniform(a_, b_); }
+  void fill(at::Tensor& t, const ParamInfo&, const Stream& s) const override {
+    parallel_fill(
+        t, [&](auto* out, int64_t first, int64_t n) { fill_uniform(out, first, n, s, a_, b_); });
+  }
+  void fill_torch(at::Tensor& t, const ParamInfo&) const override { t.uniform_(a_, b_); }
+
+ private:
+  double a_, b_;
+};
+
+}  // namespace
+
+void register_uniform(Registry& r) {
+  r.add({"uniform",
+         {"random_uniform"},
+         {{"a", ArgType::Number, "0", "lower bound"}, {"b", ArgType::Number, "1", "upper bound"}},
+         {"Uniform on [a, b).", "U(a, b); mean (a+b)/2, variance (b-a)^2/12",
+          "torch.nn.init.uniform_"},
+         [](const Args& args) {
+           const double a = args.number("a"), b = args.number("b");
+           TORCH_CHECK(std::isfinite(a) && std::isfinite(b) && a < b,
+                       "torchinit::uniform: needs finite a < b, got a=", a, ", b=", b,
+                       "; swap them or widen the interval");
+           return std::make_shared<Uniform>(a, b);
+         }});
+}
+
+}  // namespace torchinit::detail

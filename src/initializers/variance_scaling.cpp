@@ -1,0 +1,216 @@
+// Variance scaling, the general case (Keras/JAX `variance_scaling`, mlpack's rules): weights with
+// variance scale/fan, fan = fan_in, fan_out or (fan_in+fan_out)/2, drawn from a uniform, a normal
+// or a normal truncated at ±2 std. The named schemes are instances of it:
+//   xavier_*  (Glorot & Bengio 2010)   var = gain^2 · 2/(fan_in+fan_out)
+//   kaiming_* (He et al. 2015)         var = gain^2 / fan_mode, gain from the nonlinearity
+//   lecun_*   (LeCun et al. 1998)      var = 1/fan_in
+// Each named scheme computes std with torch.nn.init's exact arithmetic, so the LibTorch backend
+// reproduces torch::nn::init's bytes.
+#include <cmath>
+#include <functional>
+
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/gain.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+enum class Shape { Uniform, Normal, TruncatedNormal };
+
+// Keras/JAX: the std of N(0,1) truncated to [-2, 2]; dividing by it makes the post-truncation
+// std exact.
+constexpr double kTruncatedStd = 0.87962566103423978;
+
+class VarianceScaling final : public Initializer {
+ public:
+  // std_of(fans) gives the target std; `gain` < 0 when the scheme has none.
+  VarianceScaling(std::string who, Shape shape, std::function<double(const Fans&)> std_of,
+                  double gain)
+      : who_(std::move(who)), shape_(shape), std_of_(std::move(std_of)), gain_(gain) {}
+
+  void validate(const ParamInfo& p) const override {
+    require_dims(p, 2, 8, who_.c_str(),
+                 "fans need [out, in, ...]; for a bias or a 1-D tensor use zeros, normal(std=...) "
+                 "or uniform(a=..., b=...)");
+  }
+  Distribution theory(const ParamInfo& p) const override {
+    const double s = target_std(p);
+    switch (shape_) {
+      case Shape::Uniform: {
+        const double bound = std::sqrt(3.0) * s;
+        return Distribution::uniform(-bound, bound);
+      }
+      case Shape::Normal:
+        return Distribution::normal(0, s);
+      case Shape::TruncatedNormal:
+        return Distribution::truncated_normal(0, s / kTruncatedStd, -2 * s / kTruncatedStd,
+                                              2 * s / kTruncatedStd);
+    }
+    return Distribution::normal(0, s);
+  }
+  void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
+    const Distribution d = theory(p);
+    parallel_fill(t, [&](auto* out, int64_t first, int64_t n) {
+      switch (shape_) {
+        case Shape::Uniform:
+          return fill_uniform(out, first, n, s, d.param("a"), d.param("b"));
+        case Shape::Normal:
+          return fill_normal(out, first, n, s, 0, d.param("std"));
+        case Shape::TruncatedNormal:
+          return fill_trunc_normal(out, first, n, s, 0, d.param("std"), d.param("a"), d.param("b"));
+      }
+    });
+  }
+  void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
+    const Distribution d = theory(p);
+    switch (shape_) {
+      case Shape::Uniform:
+        t.uniform_(d.param("a"), d.param("b"));
+        return;
+      case Shape::Normal:
+        t.normal_(0, d.param("std"));
+        return;
+      case Shape::TruncatedNormal:
+        make_trunc_normal(0, d.param("std"), d.param("a"), d.param("b"))->fill_torch(t, p);
+        return;
+    }
+  }
+  std::vector<std::pair<std::string, double>> details(const ParamInfo& p) const override {
+    const Fans f = p.fans(who_.c_str());
+    std::vector<std::pair<std::string, double>> out = {{"fan_in", double(f.fan_in)},
+                                                       {"fan_out", double(f.fan_out)}};
+    if (gain_ > 0) out.emplace_back("gain", gain_);
+    out.emplace_back("std", target_std(p));
+    if (shape_ == Shape::Uniform) out.emplace_back("bound", std::sqrt(3.0) * target_std(p));
+    return out;
+  }
+
+ private:
+  double target_std(const ParamInfo& p) const { return std_of_(p.fans(who_.c_str())); }
+
+  std::string who_;
+  Shape shape_;
+  std::function<double(const Fans&)> std_of_;
+  double gain_;
+};
+
+int64_t fan_of(const Fans& f, const std::string& mode) {
+  return mode == "fan_in" ? f.fan_in : f.fan_out;
+}
+
+std::shared_ptr<Initializer> xavier(Shape shape, const char* who, const Args& args) {
+  const double gain = args.gain("gain");
+  return std::make_shared<VarianceScaling>(
+      who, shape,
+      [gain](const Fans& f) { return gain * std::sqrt(2.0 / double(f.fan_in + f.fan_out)); }, gain);
+}
+
+std::shared_ptr<Initializer> kaiming(Shape shape, const char* who, const Args& args) {
+  const double a = args.number("a");
+  const std::string mode = args.choice("mode");
+  const std::string nonlinearity = args.choice("nonlinearity");
+  TORCH_CHECK(std::isfinite(a), "torchinit::", who, ": a must be finite, got ", a);
+  // As in PyTorch, `a` is the negative slope and only leaky_relu reads it.
+  const double gain =
+      nonlinearity == "leaky_relu" ? calculate_gain(nonlinearity, a) : calculate_gain(nonlinearity);
+  return std::make_shared<VarianceScaling>(
+      who, shape, [gain, mode](const Fans& f) { return gain / std::sqrt(double(fan_of(f, mode))); },
+      gain);
+}
+
+std::shared_ptr<Initializer> lecun(Shape shape, const char* who) {
+  return std::make_shared<VarianceScaling>(
+      who, shape, [](const Fans& f) { return 1.0 / std::sqrt(double(f.fan_in)); }, -1.0);
+}
+
+std::shared_ptr<Initializer> variance_scaling(const Args& args) {
+  const double scale = args.number("scale");
+  TORCH_CHECK(std::isfinite(scale) && scale > 0,
+              "torchinit::variance_scaling: scale must be a finite number > 0, got ", scale);
+  const std::string mode = args.choice("mode"), dist = args.choice("distribution");
+  const Shape shape = dist == "uniform"            ? Shape::Uniform
+                      : dist == "truncated_normal" ? Shape::TruncatedNormal
+                                                   : Shape::Normal;
+  return std::make_shared<VarianceScaling>(
+      "variance_scaling", shape,
+      [scale, mode](const Fans& f) {
+        const double fan =
+            mode == "fan_avg" ? (f.fan_in + f.fan_out) / 2.0 : double(fan_of(f, mode));
+        return std::sqrt(scale / fan);
+      },
+      -1.0);
+}
+
+std::vector<ArgSchema> kaiming_args() {
+  return {{"a", ArgType::Number, "0", "negative slope of leaky_relu"},
+          {"mode",
+           ArgType::Choice,
+           "fan_in",
+           "fan_in keeps forward variance, fan_out backward",
+           {"fan_in", "fan_out"}},
+          {"nonlinearity", ArgType::Choice, "leaky_relu", "the activation after this layer",
+           gain_names()}};
+}
+
+const char* kGlorot =
+    "Glorot & Bengio 2010, Understanding the difficulty of training deep "
+    "feedforward neural networks";
+const char* kHe = "He et al. 2015, Delving deep into rectifiers";
+const char* kLeCun = "LeCun et al. 1998, Efficient BackProp; Klambauer et al. 2017, SELU";
+
+}  // namespace
+
+void register_variance_scaling(Registry& r) {
+  const ArgSchema gain{"gain", ArgType::Gain, "1",
+                       "a number or a nonlinearity: relu, leaky_relu(0.2)"};
+  r.add({"xavier_uniform",
+         {"glorot_uniform"},
+         {gain},
+         {"Glorot uniform.", "U(-b, b), b = gain·sqrt(6/(fan_in+fan_out))", kGlorot},
+         [](const Args& a) { return xavier(Shape::Uniform, "xavier_uniform", a); }});
+  r.add({"xavier_normal",
+         {"glorot_normal"},
+         {gain},
+         {"Glorot normal (untruncated, as PyTorch).",
+          "N(0, s^2), s = gain·sqrt(2/(fan_in+fan_out))", kGlorot},
+         [](const Args& a) { return xavier(Shape::Normal, "xavier_normal", a); }});
+  r.add({"kaiming_uniform",
+         {"he_uniform"},
+         kaiming_args(),
+         {"He uniform.",
+          "U(-b, b), b = gain·sqrt(3/fan_mode), gain = calculate_gain(nonlinearity, a)", kHe},
+         [](const Args& a) { return kaiming(Shape::Uniform, "kaiming_uniform", a); }});
+  r.add({"kaiming_normal",
+         {"he_normal"},
+         kaiming_args(),
+         {"He normal (untruncated, as PyTorch).", "N(0, s^2), s = gain/sqrt(fan_mode)", kHe},
+         [](const Args& a) { return kaiming(Shape::Normal, "kaiming_normal", a); }});
+  r.add({"lecun_uniform",
+         {},
+         {},
+         {"LeCun uniform.", "U(-b, b), b = sqrt(3/fan_in)", kLeCun},
+         [](const Args&) { return lecun(Shape::Uniform, "lecun_uniform"); }});
+  r.add({"lecun_normal",
+         {},
+         {},
+         {"LeCun normal (untruncated, as in the SELU paper).", "N(0, 1/fan_in)", kLeCun},
+         [](const Args&) { return lecun(Shape::Normal, "lecun_normal"); }});
+  r.add({"variance_scaling",
+         {},
+         {{"scale", ArgType::Number, "1", "target variance times fan"},
+          {"mode", ArgType::Choice, "fan_in", "which fan", {"fan_in", "fan_out", "fan_avg"}},
+          {"distribution",
+           ArgType::Choice,
+           "truncated_normal",
+           "sample shape",
+           {"truncated_normal", "normal", "untruncated_normal", "uniform"}}},
+         {"Keras/JAX variance scaling; the general case of xavier, kaiming and lecun.",
+          "var = scale/fan; uniform: U(-sqrt(3·var), sqrt(3·var)); truncated_normal: "
+          "N(0, (sqrt(var)/0.8796…)^2) cut at ±2 of its std",
+          "Keras VarianceScaling; Klambauer et al. 2017"},
+         variance_scaling});
+}
+
+}  // namespace torchinit::detail
