@@ -1,4 +1,4 @@
-// torchinit: list initializers, explain what a spec does to a tensor.
+// torchinit: list initializers, explain what a spec does to a tensor, check it against theory.
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 
@@ -9,9 +9,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   torchinit::cli::add_list_command(app);
   torchinit::cli::add_explain_command(app);
+  torchinit::cli::add_check_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::Error& e) {
     return app.exit(e);
   } catch (const c10::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what_without_backtrace());
