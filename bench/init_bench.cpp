@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <benchmark/benchmark.h>
+#include <torchinit/check.h>
 #include <torchinit/init.h>
 
 #include <cmath>
@@ -32,11 +33,38 @@ void fill_limit(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kElements);
 }
 
-#define TORCHINIT_BENCH(name, spec)                                                     \
-  BENCHMARK_CAPTURE(run, name##_torchinit, spec, torchinit::Backend::Philox)            \
-      ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();                   \
-  BENCHMARK_CAPTURE(run, name##_libtorch, spec, torchinit::Backend::Torch)              \
-      ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+// check() of a 16M-element tensor against LibTorch's var() of the same tensor.
+void check_tensor(benchmark::State& state) {
+  at::set_num_threads(static_cast<int>(state.range(0)));
+  at::Tensor t = at::empty({kElements / 4096, 4096});
+  torchinit::init_(t, "normal(std=0.02)", torchinit::InitOptions().seed(1));
+  const auto theory = torchinit::Distribution::normal(0, 0.02);
+  for (auto _ : state) benchmark::DoNotOptimize(torchinit::check(t, theory).passed());
+  state.SetItemsProcessed(state.iterations() * kElements);
+}
+
+void torch_var(benchmark::State& state) {
+  at::set_num_threads(static_cast<int>(state.range(0)));
+  at::Tensor t = at::empty({kElements / 4096, 4096});
+  torchinit::init_(t, "normal(std=0.02)", torchinit::InitOptions().seed(1));
+  for (auto _ : state) benchmark::DoNotOptimize(t.var().item<double>());
+  state.SetItemsProcessed(state.iterations() * kElements);
+}
+
+BENCHMARK(check_tensor)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(torch_var)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#define TORCHINIT_BENCH(name, spec)                                          \
+  BENCHMARK_CAPTURE(run, name##_torchinit, spec, torchinit::Backend::Philox) \
+      ->Arg(1)                                                               \
+      ->Arg(2)                                                               \
+      ->Unit(benchmark::kMillisecond)                                        \
+      ->UseRealTime();                                                       \
+  BENCHMARK_CAPTURE(run, name##_libtorch, spec, torchinit::Backend::Torch)   \
+      ->Arg(1)                                                               \
+      ->Arg(2)                                                               \
+      ->Unit(benchmark::kMillisecond)                                        \
+      ->UseRealTime();
 
 TORCHINIT_BENCH(uniform, "uniform(a=-1, b=1)")
 TORCHINIT_BENCH(normal, "normal(std=0.02)")

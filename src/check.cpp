@@ -126,9 +126,9 @@ Statistic exact_statistic(const std::string& name, int64_t mismatches, int64_t n
 
 // Moments and shape tests of `c` (flat) against a continuous distribution `d`; `tests` is the
 // number of statistics sharing the check's alpha.
-void test_marginal(CheckResult& r, const at::Tensor& c, const Distribution& d, double alpha_each,
-                   const CheckOptions& o, bool moments_independent) {
-  const stats::Moments m = moments_of(c);
+void test_marginal(CheckResult& r, const at::Tensor& c, const stats::Moments& m,
+                   const Distribution& d, double alpha_each, const CheckOptions& o,
+                   bool moments_independent) {
   const int64_t n = m.n;
   if (moments_independent) {
     r.add(z_statistic("mean", m.mean, d.mean(), d.std() / std::sqrt(double(n)), alpha_each, n));
@@ -159,8 +159,8 @@ void test_marginal(CheckResult& r, const at::Tensor& c, const Distribution& d, d
   }
 }
 
-void check_orthogonal(CheckResult& r, const at::Tensor& c, at::ScalarType dtype,
-                      const Distribution& d, const CheckOptions& o) {
+void check_orthogonal(CheckResult& r, const at::Tensor& c, const stats::Moments& m,
+                      at::ScalarType dtype, const Distribution& d, const CheckOptions& o) {
   const Structure& st = d.structure();
   const double alpha_each = o.alpha() / 3;
   at::Tensor w = c.reshape({st.rows, st.cols}).to(at::kDouble);
@@ -198,7 +198,7 @@ void check_orthogonal(CheckResult& r, const at::Tensor& c, at::ScalarType dtype,
       fmt::format("diag_sign {} of {} diagonal entries positive {} [{}, {}] (alpha={:.3g})",
                   positive, k, sign.passed ? "in" : "outside", lo, hi, alpha_each);
   r.add(sign);
-  test_marginal(r, c, d, alpha_each, o, /*moments_independent=*/false);
+  test_marginal(r, c, m, d, alpha_each, o, /*moments_independent=*/false);
 }
 
 void check_sparse(CheckResult& r, const at::Tensor& c, const Distribution& d,
@@ -215,7 +215,7 @@ void check_sparse(CheckResult& r, const at::Tensor& c, const Distribution& d,
   if (st.zeros_per_column == st.rows) return;
   const Distribution normal = Distribution::normal(0, d.param("std"));
   const at::Tensor nonzero = w.masked_select(w.ne(0)).contiguous();
-  test_marginal(r, nonzero, normal, o.alpha() / 5, o, true);
+  test_marginal(r, nonzero, moments_of(nonzero), normal, o.alpha() / 5, o, true);
 }
 
 void check_exact(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, const Distribution& d) {
@@ -301,21 +301,21 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
               "torchinit::check: alpha must be in (0, 1), got ", options.alpha());
   const at::Tensor c = readable(tensor);
   CheckResult r(theory, c.numel(), options.alpha());
-  const at::Tensor non_finite = c.isfinite().logical_not().sum();
-  const int64_t bad = non_finite.item<int64_t>();
-  if (bad > 0) {
+  // One read for the moments; a nan or inf anywhere makes them non-finite.
+  const stats::Moments m = moments_of(c);
+  if (!std::isfinite(m.mean) || !std::isfinite(m.m2) || !std::isfinite(m.m4)) {
+    const int64_t bad = c.isfinite().logical_not().sum().item<int64_t>();
     r.add(exact_statistic("finite", bad, c.numel(), "finite values"));
     return r;
   }
   if (theory.is_exact()) {
     check_exact(r, c, tensor.scalar_type(), theory);
   } else if (theory.kind() == Distribution::Kind::Orthogonal) {
-    check_orthogonal(r, c, tensor.scalar_type(), theory, options);
+    check_orthogonal(r, c, m, tensor.scalar_type(), theory, options);
   } else if (theory.family() == "sparse") {
     check_sparse(r, c, theory, options);
   } else if (theory.kind() == Distribution::Kind::Mixture) {
     // A general mixture: moments only (its CDF may have jumps).
-    const stats::Moments m = moments_of(c);
     r.add(z_statistic("mean", m.mean, theory.mean(), theory.std() / std::sqrt(double(m.n)),
                       options.alpha() / 2, m.n));
     if (m.n >= 2)
@@ -324,7 +324,7 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
                             m.n, theory.variance(), theory.fourth_central_moment())),
                         options.alpha() / 2, m.n));
   } else {
-    test_marginal(r, c, theory, options.alpha() / 4, options, true);
+    test_marginal(r, c, m, theory, options.alpha() / 4, options, true);
   }
   return r;
 }

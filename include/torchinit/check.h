@@ -23,6 +23,10 @@
 #include "torchinit/distribution.h"
 #include "torchinit/stats.h"
 
+namespace torch::nn {
+class Module;
+}
+
 namespace torchinit {
 
 struct CheckOptions {
@@ -86,6 +90,33 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
                   const CheckOptions& options = {});
 // Checks against the theory of `spec` for the tensor's shape.
 CheckResult check(const at::Tensor& tensor, std::string_view spec,
+                  const CheckOptions& options = {});
+
+// Every parameter of a module checked against its theory, at a family-wise alpha: each of the
+// k parameters is checked at alpha/k (Bonferroni), so the chance that any correct parameter is
+// flagged is at most alpha.
+class ModuleCheck {
+ public:
+  bool passed() const;
+  const std::vector<CheckResult>& results() const { return results_; }
+  const std::vector<std::string>& paths() const { return paths_; }
+  // One row per parameter: path, shape, theory, verdict and the failing statistic if any.
+  std::string table() const;
+  std::string json() const;
+
+  void add(std::string path, CheckResult result) {
+    paths_.push_back(std::move(path));
+    results_.push_back(std::move(result));
+  }
+
+ private:
+  std::vector<std::string> paths_;
+  std::vector<CheckResult> results_;
+};
+
+// Checks every parameter of `module` (recursively, by named_parameters()) against the theory of
+// one spec; the Report overload of the plans layer supersedes this for mixed plans.
+ModuleCheck check(const torch::nn::Module& module, std::string_view spec,
                   const CheckOptions& options = {});
 
 // One-pass moments of every element, in double, merged with Chan et al.'s formulas over
