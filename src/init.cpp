@@ -37,6 +37,11 @@ uint64_t resolve_seed(const InitOptions& options) {
   return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
 }
 
+void validate_init(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p) {
+  check_tensor(tensor, init, p);
+  if (tensor.numel() > 0) init.validate(p);
+}
+
 at::Tensor init_(const at::Tensor& tensor, std::string_view spec, const InitOptions& options) {
   const auto init = Registry::global().make(spec);
   const ParamInfo p =
@@ -46,9 +51,8 @@ at::Tensor init_(const at::Tensor& tensor, std::string_view spec, const InitOpti
 
 at::Tensor init_(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p,
                  const InitOptions& options) {
-  check_tensor(tensor, init, p);
+  validate_init(tensor, init, p);
   if (tensor.numel() == 0) return tensor;  // as torch.nn.init: a no-op
-  init.validate(p);
   at::NoGradGuard no_grad;  // in-place on a leaf that requires grad, with no autograd history
   at::Tensor target = tensor;
   if (options.backend() == Backend::Torch) {

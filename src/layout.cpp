@@ -20,6 +20,7 @@ int64_t ParamInfo::numel() const {
 }
 
 Fans ParamInfo::fans(const char* who) const {
+  if (dim() < 2 && module_fans) return *module_fans;
   TORCH_CHECK(dim() >= 2, who,
               ": fan_in and fan_out need a tensor with at least 2 dims, got shape ", shape_str(),
               "; use an initializer with an explicit scale (normal(std=…), uniform(a=…, b=…)) or "
@@ -33,6 +34,17 @@ Fans ParamInfo::fans(const char* who) const {
   const int64_t out_units =
       shape[layout.out_dim] / (layout.transposed ? 1 : layout.groups) / layout.blocks;
   return {in_units * receptive, out_units * receptive};
+}
+
+ParamInfo ParamInfo::block(int64_t b) const {
+  TORCH_CHECK(layout.blocks >= 1 && b >= 0 && b < layout.blocks && dim() >= 1 &&
+                  shape[layout.out_dim] % layout.blocks == 0,
+              "torchinit::ParamInfo::block: block ", b, " of ", layout.blocks, " does not divide ",
+              shape_str());
+  ParamInfo p = *this;
+  p.shape[layout.out_dim] /= layout.blocks;
+  p.layout.blocks = 1;
+  return p;
 }
 
 std::string ParamInfo::shape_str() const { return fmt::format("[{}]", fmt::join(shape, ", ")); }

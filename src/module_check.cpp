@@ -9,14 +9,20 @@
 namespace torchinit {
 
 bool ModuleCheck::passed() const {
-  return std::all_of(results_.begin(), results_.end(),
-                     [](const CheckResult& r) { return r.passed(); });
+  return std::none_of(results_.begin(), results_.end(),
+                      [](const CheckResult& r) { return r.rejected(); });
+}
+
+int64_t ModuleCheck::inconclusive() const {
+  return std::count_if(results_.begin(), results_.end(),
+                       [](const CheckResult& r) { return r.inconclusive(); });
 }
 
 std::string ModuleCheck::table() const {
   std::string out = fmt::format("{:<40} {:<14} {:<48} {}\n", "parameter", "verdict", "theory", "n");
   for (size_t i = 0; i < results_.size(); ++i) {
     const CheckResult& r = results_[i];
+    // Inconclusive: accepted, but too small to detect a 10% variance error with power 0.99.
     const char* verdict = r.passed() ? "pass" : r.inconclusive() ? "inconclusive" : "FAIL";
     out += fmt::format("{:<40} {:<14} {:<48} {}\n", paths_[i], verdict, r.theory().str(), r.n());
     for (const auto& s : r.statistics())
@@ -32,7 +38,9 @@ std::string ModuleCheck::json() const {
     row["path"] = paths_[i];
     rows.push_back(row);
   }
-  return nlohmann::json{{"passed", passed()}, {"parameters", rows}}.dump();
+  return nlohmann::json{
+      {"passed", passed()}, {"inconclusive", inconclusive()}, {"parameters", rows}}
+      .dump();
 }
 
 ModuleCheck check(const torch::nn::Module& module, std::string_view spec,

@@ -97,7 +97,10 @@ CheckResult check(const at::Tensor& tensor, std::string_view spec,
 // flagged is at most alpha.
 class ModuleCheck {
  public:
+  // No parameter rejected. Parameters too small for the promised power are accepted but counted
+  // (and marked in table()) as inconclusive: a network has many small biases.
   bool passed() const;
+  int64_t inconclusive() const;
   const std::vector<CheckResult>& results() const { return results_; }
   const std::vector<std::string>& paths() const { return paths_; }
   // One row per parameter: path, shape, theory, verdict and the failing statistic if any.

@@ -42,6 +42,11 @@ at::Tensor init_(const at::Tensor& tensor, std::string_view spec, const InitOpti
 at::Tensor init_(const at::Tensor& tensor, const Initializer& initializer, const ParamInfo& param,
                  const InitOptions& options = {});
 
+// Every check init_ makes before writing (dtype, device, dims, the initializer's own), without
+// writing; c10::Error on failure. Zero-element tensors pass.
+void validate_init(const at::Tensor& tensor, const Initializer& initializer,
+                   const ParamInfo& param);
+
 // The distribution `spec` promises for a tensor of `shape` (PyTorch's fan convention).
 Distribution theory(std::string_view spec, at::IntArrayRef shape);
 

@@ -3,10 +3,18 @@
 // For a bare tensor torchinit follows PyTorch's convention (torch.nn.init
 // _calculate_fan_in_and_fan_out): dim 0 is out, dim 1 is in, the rest is the receptive field,
 // fan_in = size(1)·receptive, fan_out = size(0)·receptive. Module layouts (ConvTranspose,
-// grouped convs, stacked gates) refine this with the fields of Layout.
+// grouped convs, stacked gates) refine this with the fields of Layout; where this differs from
+// torch.nn.init, torchinit follows the layer's real connectivity:
+//   ConvTranspose (pytorch#7865): weight [in, out/groups, k…]; fan_in = in/groups·k,
+//     fan_out = out/groups·k (torch.nn.init reads dim 1 as in, swapping them);
+//   grouped convs (pytorch#23854): fan_out = out/groups·k (torch.nn.init: out·k);
+//   RNN/LSTM/GRU weight_ih/weight_hh (pytorch#9221) and MultiheadAttention's fused
+//     in_proj_weight (pytorch#166378): the stacked gate/Q-K-V blocks are initialized one by one
+//     with fan_out = one block's rows (torch.nn.init treats the stack as one matrix).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,13 +39,18 @@ struct ParamInfo {
   std::string role = "weight";
   std::vector<int64_t> shape;
   Layout layout;
+  // For parameters without fans of their own (biases, norm scales): the fans of the owning
+  // module's weight, so that e.g. LibTorch's default bias bound 1/sqrt(fan_in) can be expressed.
+  std::optional<Fans> module_fans;
 
   // PyTorch's convention for a bare tensor of this shape.
   static ParamInfo from_shape(std::vector<int64_t> shape, std::string path = "");
   int64_t dim() const { return static_cast<int64_t>(shape.size()); }
   int64_t numel() const;
-  // c10::Error naming `who` when the tensor has fewer than 2 dims.
+  // c10::Error naming `who` when the tensor has fewer than 2 dims and no module_fans.
   Fans fans(const char* who = "torchinit::fans") const;
+  // The info of stacked block `b` (of layout.blocks) along the out dim: its own shape, one block.
+  ParamInfo block(int64_t b) const;
   // "[64, 32, 3, 3]"
   std::string shape_str() const;
 };

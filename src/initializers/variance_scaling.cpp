@@ -31,6 +31,7 @@ class VarianceScaling final : public Initializer {
       : who_(std::move(who)), shape_(shape), std_of_(std::move(std_of)), gain_(gain) {}
 
   void validate(const ParamInfo& p) const override {
+    if (p.module_fans) return;  // a bias inside a module: the module's weight lends its fans
     require_dims(p, 2, 8, who_.c_str(),
                  "fans need [out, in, ...]; for a bias or a 1-D tensor use zeros, normal(std=...) "
                  "or uniform(a=..., b=...)");

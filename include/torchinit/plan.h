@@ -1,0 +1,110 @@
+// Plans: ordered rules `selector = spec`, first match wins, applied to every parameter of a
+// module. Selectors:
+//   path glob        layer1.*.conv2.weight    (* matches any run of characters, ? one)
+//   module type      @Conv2d.weight, @LSTM.weight_hh*   (type, then a glob on the parameter name)
+//   role             :bias, :recurrent, :input, :norm_scale, :norm_shift, :embedding, :weight
+//
+//   auto plan = torchinit::Plan::parse(R"(
+//       @Conv2d.weight = kaiming_normal(mode=fan_out, nonlinearity=relu)
+//       *.bias         = zeros
+//   )");
+//   torchinit::Report rep = plan.apply(*net, torchinit::ApplyOptions().seed(42));
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "torchinit/check.h"
+#include "torchinit/distribution.h"
+#include "torchinit/init.h"
+#include "torchinit/layout.h"
+#include "torchinit/spec.h"
+
+namespace torch::nn {
+class Module;
+}
+
+namespace torchinit {
+
+struct ApplyOptions {
+  // One seed for every parameter (each has its own key, its path); drawn from LibTorch's default
+  // generator when unset.
+  TORCH_ARG(std::optional<uint64_t>, seed) = std::nullopt;
+  // A parameter that no rule matches is an error (else it is left as it is).
+  TORCH_ARG(bool, strict) = true;
+  TORCH_ARG(Backend, backend) = Backend::Philox;
+};
+
+struct ReportRow {
+  std::string path;
+  std::vector<int64_t> shape;
+  std::string module_type;
+  std::string role;
+  Fans fans;         // of one block for stacked layouts; {0, 0} where fans do not apply
+  std::string spec;  // resolved, every argument shown; "" when unmatched (non-strict)
+  Distribution theory = Distribution::constant(0);  // of one element (of one block)
+  uint64_t key = 0;                                 // hash of the stream key (the path)
+  int64_t blocks = 1;
+  int rule = -1;  // index of the matching rule, -1 when none
+};
+
+class Report {
+ public:
+  const std::vector<ReportRow>& rows() const { return rows_; }
+  const ReportRow& at(std::string_view path) const;
+  // Rules that matched no parameter (likely typos).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  uint64_t seed() const { return seed_; }
+  std::string table() const;
+  std::string json() const;
+
+  void add(ReportRow row) { rows_.push_back(std::move(row)); }
+  void warn(std::string w) { warnings_.push_back(std::move(w)); }
+  void set_seed(uint64_t s) { seed_ = s; }
+
+ private:
+  std::vector<ReportRow> rows_;
+  std::vector<std::string> warnings_;
+  uint64_t seed_ = 0;
+};
+
+struct Rule {
+  std::string selector;
+  Spec spec;
+  int line = 0;  // 1-based line in the parsed text, 0 when added programmatically
+};
+
+class Plan {
+ public:
+  Plan() = default;
+  // Appends a rule; c10::Error for a malformed selector or spec.
+  Plan& rule(std::string selector, std::string_view spec);
+  // Text (one `selector = spec` per line, `#` comments) or JSON ([{"selector":…, "spec":…}] or
+  // {"rules": […]}). Errors carry the line and column.
+  static Plan parse(std::string_view text);
+  // torch_default, he, xavier, lecun_selu, orthogonal_rnn, resnet, gpt2 (see presets()).
+  static Plan preset(std::string_view name, int64_t layers = 0);
+  static std::vector<std::string> presets();
+
+  const std::vector<Rule>& rules() const { return rules_; }
+  std::string str() const;
+  std::string json() const;
+
+  // Initializes every parameter; the whole plan is validated before any tensor is written.
+  Report apply(torch::nn::Module& module, const ApplyOptions& options = {}) const;
+  // The same table without touching any weight.
+  Report explain(const torch::nn::Module& module, const ApplyOptions& options = {}) const;
+
+ private:
+  std::vector<Rule> rules_;
+};
+
+// Every parameter of `module` against its row of `report`, at family-wise alpha (Bonferroni over
+// parameters and blocks).
+ModuleCheck check(const torch::nn::Module& module, const Report& report,
+                  const CheckOptions& options = {});
+
+}  // namespace torchinit

@@ -1,0 +1,354 @@
+#include "torchinit/plan.h"
+
+#include <ATen/core/grad_mode.h>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/nn/module.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "torchinit/module_layout.h"
+#include "torchinit/registry.h"
+
+namespace torchinit {
+namespace {
+
+const std::vector<std::string>& roles() {
+  static const std::vector<std::string> r = {"weight",    "bias",       "input",     "recurrent",
+                                             "embedding", "norm_scale", "norm_shift"};
+  return r;
+}
+
+// Glob with * (any run, dots included) and ? (one character).
+bool glob(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+void check_selector(const std::string& s) {
+  TORCH_CHECK(!s.empty(),
+              "torchinit::Plan: empty selector; write `path.glob = spec`, "
+              "`@ModuleType.param = spec` or `:role = spec`");
+  TORCH_CHECK(s.find_first_of(" \t=") == std::string::npos, "torchinit::Plan: selector '", s,
+              "' contains a space or '='");
+  if (s[0] == ':') {
+    const std::string role = s.substr(1);
+    TORCH_CHECK(std::find(roles().begin(), roles().end(), role) != roles().end(),
+                "torchinit::Plan: unknown role '", role, "' in selector '", s, "';",
+                did_you_mean(role, roles()),
+                " roles: ", fmt::format("{}", fmt::join(roles(), ", ")));
+  }
+  if (s[0] == '@')
+    TORCH_CHECK(s.size() > 1 && s[1] != '.', "torchinit::Plan: selector '", s,
+                "' needs a module type after '@', e.g. @Conv2d.weight");
+}
+
+bool matches(const std::string& selector, const ParamInfo& p) {
+  if (selector[0] == ':') return p.role == selector.substr(1);
+  if (selector[0] == '@') {
+    const auto dot = selector.find('.');
+    const std::string type =
+        selector.substr(1, dot == std::string::npos ? std::string::npos : dot - 1);
+    const std::string name = dot == std::string::npos ? "*" : selector.substr(dot + 1);
+    const auto last = p.path.rfind('.');
+    // The parameter's name inside its module: the path after the module's prefix.
+    const std::string leaf = last == std::string::npos ? p.path : p.path.substr(last + 1);
+    return glob(type, p.module_type) && glob(name, leaf);
+  }
+  return glob(selector, p.path);
+}
+
+struct Planned {
+  ModuleParam param;
+  std::shared_ptr<const Initializer> init;  // null when unmatched (non-strict)
+  int rule = -1;
+};
+
+std::string block_key(const std::string& path, int64_t b, int64_t blocks) {
+  return blocks > 1 ? fmt::format("{}[{}]", path, b) : path;
+}
+
+bool has_fans(const ParamInfo& p) { return p.dim() >= 2 || p.module_fans.has_value(); }
+
+std::string rule_text(const Rule& r, int index) {
+  return fmt::format("rule {}{} `{} = {}`", index + 1,
+                     r.line > 0 ? fmt::format(" (line {})", r.line) : "", r.selector, r.spec.str());
+}
+
+}  // namespace
+
+const ReportRow& Report::at(std::string_view path) const {
+  for (const auto& r : rows_)
+    if (r.path == path) return r;
+  std::vector<std::string> paths;
+  for (const auto& r : rows_) paths.push_back(r.path);
+  TORCH_CHECK(false, "torchinit::Report::at: no parameter '", path, "';",
+              did_you_mean(path, paths));
+}
+
+std::string Report::table() const {
+  std::string out = fmt::format("{:<36} {:<18} {:<12} {:<10} {:>7} {:>7}  {}\n", "parameter",
+                                "shape", "module", "role", "fan_in", "fan_out", "spec -> theory");
+  for (const auto& r : rows_) {
+    out += fmt::format("{:<36} {:<18} {:<12} {:<10} {:>7} {:>7}  {}{}\n", r.path,
+                       fmt::format("[{}]", fmt::join(r.shape, ",")), r.module_type, r.role,
+                       r.fans.fan_in, r.fans.fan_out, r.spec.empty() ? "(unmatched)" : r.spec,
+                       r.spec.empty()
+                           ? ""
+                           : " -> " + r.theory.str() +
+                                 (r.blocks > 1 ? fmt::format(" per block x{}", r.blocks) : ""));
+  }
+  for (const auto& w : warnings_) out += "warning: " + w + "\n";
+  return out;
+}
+
+std::string Report::json() const {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : rows_)
+    rows.push_back({{"path", r.path},
+                    {"shape", r.shape},
+                    {"module_type", r.module_type},
+                    {"role", r.role},
+                    {"fan_in", r.fans.fan_in},
+                    {"fan_out", r.fans.fan_out},
+                    {"spec", r.spec},
+                    {"theory", r.theory.str()},
+                    {"mean", r.theory.mean()},
+                    {"variance", r.theory.variance()},
+                    {"key", r.key},
+                    {"blocks", r.blocks}});
+  return nlohmann::json{{"seed", seed_}, {"rows", rows}, {"warnings", warnings_}}.dump(2);
+}
+
+Plan& Plan::rule(std::string selector, std::string_view spec) {
+  check_selector(selector);
+  Spec parsed = Spec::parse(spec);
+  (void)Registry::global().make(parsed);  // unknown names and bad arguments fail here
+  rules_.push_back(Rule{std::move(selector), std::move(parsed), 0});
+  return *this;
+}
+
+Plan Plan::parse(std::string_view text) {
+  Plan plan;
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      TORCH_CHECK(false, "torchinit::Plan::parse: invalid JSON at byte ", e.byte, ": ", e.what());
+    }
+    const nlohmann::json& rules = j.is_object() ? j.value("rules", nlohmann::json()) : j;
+    TORCH_CHECK(rules.is_array(),
+                "torchinit::Plan::parse: JSON plans are [{\"selector\": …, "
+                "\"spec\": …}, …] or {\"rules\": [...]}");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      const auto& r = rules[i];
+      TORCH_CHECK(r.is_object() && r.contains("selector") && r.contains("spec") &&
+                      r["selector"].is_string() && r["spec"].is_string(),
+                  "torchinit::Plan::parse: JSON rule ", i + 1,
+                  " needs string fields \"selector\" and \"spec\"");
+      try {
+        plan.rule(r["selector"].get<std::string>(), r["spec"].get<std::string>());
+      } catch (const c10::Error& e) {
+        TORCH_CHECK(false, "torchinit::Plan::parse: JSON rule ", i + 1, ": ",
+                    e.what_without_backtrace());
+      }
+      plan.rules_.back().line = int(i + 1);
+    }
+    return plan;
+  }
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t end = std::min(text.find('\n', pos), text.size());
+    std::string line(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    // Strip a comment: '#' outside quotes.
+    char quote = 0;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (quote) {
+        if (line[i] == '\\')
+          ++i;
+        else if (line[i] == quote)
+          quote = 0;
+      } else if (line[i] == '"' || line[i] == '\'') {
+        quote = line[i];
+      } else if (line[i] == '#') {
+        line.resize(i);
+        break;
+      }
+    }
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    const auto eq = line.find('=');
+    TORCH_CHECK(eq != std::string::npos, "torchinit::Plan::parse: line ", line_no, ", column ",
+                b + 1, ": expected `selector = spec`, got '", line.substr(b), "'");
+    std::string selector = line.substr(b, eq - b);
+    selector.erase(selector.find_last_not_of(" \t") + 1);
+    const std::string spec = line.substr(eq + 1);
+    try {
+      plan.rule(selector, spec);
+    } catch (const c10::Error& e) {
+      TORCH_CHECK(false, "torchinit::Plan::parse: line ", line_no, " (spec from column ", eq + 2,
+                  "): ", e.what_without_backtrace());
+    }
+    plan.rules_.back().line = line_no;
+  }
+  return plan;
+}
+
+std::string Plan::str() const {
+  std::string out;
+  for (const auto& r : rules_) out += r.selector + " = " + r.spec.str() + "\n";
+  return out;
+}
+
+std::string Plan::json() const {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& r : rules_) rules.push_back({{"selector", r.selector}, {"spec", r.spec.str()}});
+  return nlohmann::json{{"rules", rules}}.dump(2);
+}
+
+namespace {
+
+// Matches every parameter to its rule and validates the whole plan before anything is written.
+std::vector<Planned> resolve(const Plan& plan, const torch::nn::Module& module,
+                             const ApplyOptions& options, Report& report) {
+  std::vector<std::shared_ptr<const Initializer>> inits;
+  for (const auto& r : plan.rules()) inits.push_back(Registry::global().make(r.spec));
+  std::vector<int> hits(plan.rules().size(), 0);
+  std::vector<Planned> planned;
+  std::vector<std::string> unmatched;
+  for (auto& mp : module_params(module)) {
+    Planned p{std::move(mp), nullptr, -1};
+    for (size_t i = 0; i < plan.rules().size(); ++i) {
+      if (matches(plan.rules()[i].selector, p.param.info)) {
+        p.rule = int(i);
+        p.init = inits[i];
+        ++hits[i];
+        break;
+      }
+    }
+    if (p.rule < 0) unmatched.push_back(p.param.info.path);
+    planned.push_back(std::move(p));
+  }
+  TORCH_CHECK(!options.strict() || unmatched.empty(), "torchinit::Plan::apply: no rule matches ",
+              unmatched.size(), " parameter(s): ", fmt::format("{}", fmt::join(unmatched, ", ")),
+              "; add a rule (e.g. `:bias = zeros`) or use ApplyOptions().strict(false)");
+  for (size_t i = 0; i < hits.size(); ++i)
+    if (hits[i] == 0) report.warn(rule_text(plan.rules()[i], int(i)) + " matches no parameter");
+  for (const auto& p : planned) {
+    if (!p.init) continue;
+    const ParamInfo& info = p.param.info;
+    try {
+      for (int64_t b = 0; b < info.layout.blocks; ++b)
+        validate_init(p.param.tensor, *p.init, info.layout.blocks > 1 ? info.block(b) : info);
+    } catch (const c10::Error& e) {
+      TORCH_CHECK(false, "torchinit::Plan::apply: ", rule_text(plan.rules()[p.rule], p.rule),
+                  " cannot apply to ", info.path, " ", info.shape_str(), ": ",
+                  e.what_without_backtrace(), "\nNo parameter was changed.");
+    }
+  }
+  for (const auto& p : planned) {
+    const ParamInfo& info = p.param.info;
+    ReportRow row;
+    row.path = info.path;
+    row.shape = info.shape;
+    row.module_type = info.module_type;
+    row.role = info.role;
+    row.blocks = info.layout.blocks;
+    row.key = hash_key(info.path);
+    row.rule = p.rule;
+    if (p.init && p.param.tensor.numel() > 0) {
+      const ParamInfo unit = info.layout.blocks > 1 ? info.block(0) : info;
+      if (has_fans(unit)) row.fans = unit.fans();
+      row.spec = p.init->spec().str();
+      row.theory = p.init->theory(unit);
+    } else if (p.init) {
+      row.spec = p.init->spec().str();
+    }
+    report.add(std::move(row));
+  }
+  return planned;
+}
+
+}  // namespace
+
+Report Plan::explain(const torch::nn::Module& module, const ApplyOptions& options) const {
+  Report report;
+  (void)resolve(*this, module, options, report);
+  return report;
+}
+
+Report Plan::apply(torch::nn::Module& module, const ApplyOptions& options) const {
+  Report report;
+  const std::vector<Planned> planned = resolve(*this, module, options, report);
+  // The LibTorch backend draws from LibTorch's generator itself: taking a seed from it here
+  // would shift its stream away from torch::nn::init's.
+  const uint64_t seed =
+      options.backend() == Backend::Torch ? 0 : resolve_seed(InitOptions().seed(options.seed()));
+  report.set_seed(seed);
+  at::NoGradGuard no_grad;  // block views of leaves are written in place
+  for (const auto& p : planned) {
+    if (!p.init) continue;
+    const ParamInfo& info = p.param.info;
+    const int64_t blocks = info.layout.blocks;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const ParamInfo unit = blocks > 1 ? info.block(b) : info;
+      const int64_t rows = unit.shape.empty() ? 0 : unit.shape[info.layout.out_dim];
+      at::Tensor target =
+          blocks > 1 ? p.param.tensor.narrow(info.layout.out_dim, b * rows, rows) : p.param.tensor;
+      init_(
+          target, *p.init, unit,
+          InitOptions().seed(seed).key(block_key(info.path, b, blocks)).backend(options.backend()));
+    }
+  }
+  return report;
+}
+
+ModuleCheck check(const torch::nn::Module& module, const Report& report,
+                  const CheckOptions& options) {
+  // Every (parameter or block) that the report says was initialized, with its theory.
+  struct Item {
+    std::string key;
+    at::Tensor tensor;
+    const Distribution* theory;
+  };
+  std::vector<Item> items;
+  for (const auto& mp : module_params(module)) {
+    const auto row = std::find_if(report.rows().begin(), report.rows().end(),
+                                  [&](const ReportRow& r) { return r.path == mp.info.path; });
+    if (row == report.rows().end() || row->spec.empty() || mp.tensor.numel() == 0) continue;
+    const int64_t out_dim = mp.info.layout.out_dim, rows = mp.info.shape[out_dim] / row->blocks;
+    for (int64_t b = 0; b < row->blocks; ++b)
+      items.push_back({block_key(row->path, b, row->blocks),
+                       row->blocks > 1 ? mp.tensor.narrow(out_dim, b * rows, rows) : mp.tensor,
+                       &row->theory});
+  }
+  TORCH_CHECK(!items.empty(), "torchinit::check: no parameter of the module is in the report");
+  const CheckOptions each = CheckOptions(options).alpha(options.alpha() / double(items.size()));
+  ModuleCheck out;
+  for (const auto& item : items) out.add(item.key, check(item.tensor, *item.theory, each));
+  return out;
+}
+
+}  // namespace torchinit

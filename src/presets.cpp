@@ -1,0 +1,96 @@
+// Presets: named plans for common recipes. Each rule list is ordered most specific first.
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+
+#include "torchinit/plan.h"
+
+namespace torchinit {
+namespace {
+
+// sqrt(5) as Python prints math.sqrt(5): LibTorch's default kaiming_uniform_(a=sqrt(5)), whose
+// bound gain·sqrt(3/fan_in) = 1/sqrt(fan_in).
+constexpr const char* kTorchDefault = "kaiming_uniform(a=2.23606797749979)";
+constexpr const char* kTorchDefaultFanOut = "kaiming_uniform(a=2.23606797749979, mode=fan_out)";
+
+void norms_and_embeddings(Plan& p, const char* embedding) {
+  p.rule(":norm_scale", "ones").rule(":norm_shift", "zeros").rule(":embedding", embedding);
+}
+
+}  // namespace
+
+std::vector<std::string> Plan::presets() {
+  return {"torch_default", "he", "xavier", "lecun_selu", "orthogonal_rnn", "resnet", "gpt2"};
+}
+
+Plan Plan::preset(std::string_view name, int64_t layers) {
+  Plan p;
+  if (name == "torch_default") {
+    // LibTorch's reset_parameters distributions. Linear/Conv: U(±1/sqrt(fan_in)) for weight
+    // (kaiming_uniform(a=sqrt 5)) and bias (the weight's fan_in). ConvTranspose: torch reads
+    // dim 1 as fan_in, which is torchinit's fan_out. RNNs: U(±1/sqrt(hidden)) everywhere, i.e.
+    // fan_out of one gate block. MultiheadAttention: xavier_uniform over the fused [3E, E]
+    // in_proj_weight, which per block is gain 1/sqrt(2); zero in_proj and out_proj biases.
+    p.rule("@MultiheadAttention.in_proj_weight", "xavier_uniform(gain=0.7071067811865476)")
+        .rule("@MultiheadAttention.in_proj_bias", "zeros")
+        .rule("*out_proj.bias", "zeros")
+        .rule("@ConvTranspose*", kTorchDefaultFanOut)
+        .rule(":input", kTorchDefaultFanOut)
+        .rule(":recurrent", kTorchDefaultFanOut)
+        .rule("@RNN.bias*", kTorchDefaultFanOut)
+        .rule("@LSTM.bias*", kTorchDefaultFanOut)
+        .rule("@GRU.bias*", kTorchDefaultFanOut);
+    norms_and_embeddings(p, "normal");
+    p.rule(":weight", kTorchDefault).rule(":bias", kTorchDefault);
+  } else if (name == "he") {
+    p.rule(":recurrent", "orthogonal").rule(":input", "kaiming_normal(nonlinearity=relu)");
+    norms_and_embeddings(p, "normal");
+    p.rule(":weight", "kaiming_normal(nonlinearity=relu)").rule(":bias", "zeros");
+  } else if (name == "xavier") {
+    p.rule(":recurrent", "xavier_uniform").rule(":input", "xavier_uniform");
+    norms_and_embeddings(p, "normal");
+    p.rule(":weight", "xavier_uniform").rule(":bias", "zeros");
+  } else if (name == "lecun_selu") {
+    // Self-normalizing networks (Klambauer et al. 2017): N(0, 1/fan_in), zero biases.
+    p.rule(":recurrent", "lecun_normal").rule(":input", "lecun_normal");
+    norms_and_embeddings(p, "normal");
+    p.rule(":weight", "lecun_normal").rule(":bias", "zeros");
+  } else if (name == "orthogonal_rnn") {
+    // Orthogonal recurrent weights per gate (Saxe et al. 2014; Henaff et al. 2016).
+    p.rule(":recurrent", "orthogonal").rule(":input", "xavier_uniform");
+    norms_and_embeddings(p, "normal");
+    p.rule(":weight", "xavier_uniform").rule(":bias", "zeros");
+  } else if (name == "resnet") {
+    // He et al. 2016 convs (fan_out, relu) and Goyal et al. 2017 zero-gamma: the last norm of
+    // each residual branch (bn2 of BasicBlock, bn3 of Bottleneck) starts at 0, so every block
+    // starts as the identity.
+    // Everything else keeps LibTorch's defaults.
+    p.rule("@Conv*.weight", "kaiming_normal(mode=fan_out, nonlinearity=relu)")
+        .rule("layer*.bn3.weight", "zeros")
+        .rule("layer*.bn2.weight", "zeros");
+    const Plan defaults = preset("torch_default");
+    for (const Rule& r : defaults.rules()) p.rule(r.selector, r.spec.str());
+  } else if (name == "gpt2") {
+    TORCH_CHECK(layers > 0,
+                "torchinit::Plan::preset: gpt2 needs the number of transformer "
+                "layers (Plan::preset(\"gpt2\", layers)) to scale residual projections");
+    // Radford et al. 2019: N(0, 0.02), residual projections N(0, 0.02/sqrt(2·layers)).
+    const std::string residual =
+        fmt::format("normal(std={})", 0.02 / std::sqrt(2.0 * double(layers)));
+    p.rule("*c_proj.weight", residual).rule("*out_proj.weight", residual);
+    norms_and_embeddings(p, "normal(std=0.02)");
+    p.rule(":input", "normal(std=0.02)")
+        .rule(":recurrent", "normal(std=0.02)")
+        .rule(":weight", "normal(std=0.02)")
+        .rule(":bias", "zeros");
+  } else {
+    std::vector<std::string> names = presets();
+    TORCH_CHECK(false, "torchinit::Plan::preset: unknown preset '", name, "';",
+                did_you_mean(name, names), " presets: ", fmt::format("{}", fmt::join(names, ", ")));
+  }
+  return p;
+}
+
+}  // namespace torchinit
