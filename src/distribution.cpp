@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/math/quadrature/gauss_kronrod.hpp>
 #include <boost/math/special_functions/beta.hpp>
 #include <cmath>
 #include <limits>
@@ -41,6 +42,44 @@ std::array<double, 3> central_from_raw(double r1, double r2, double r3, double r
   const double m = r1;
   return {r2 - m * m, r3 - 3 * m * r2 + 2 * m * m * m,
           r4 - 4 * m * r3 + 6 * m * m * r2 - 3 * m * m * m * m};
+}
+
+// Mean and central moments (mu2, mu3, mu4) of N(0,1) truncated to [alpha, beta]. Near the
+// center the raw-moment recursion is exact enough; in a far tail (alpha >= 3, or mirrored
+// beta <= -3) raw moments ~alpha^4 would cancel to nothing in mu4 ~ alpha^-4, so there the
+// density is integrated in the shifted variable t = z - alpha, where it is
+// exp(-alpha t - t^2/2): smooth, with every moment of order one.
+std::array<double, 4> truncated_standard_moments(double alpha, double beta) {
+  const bool mirror = beta <= -3;
+  if (mirror) {
+    const double a = -beta;
+    beta = -alpha;
+    alpha = a;
+  }
+  std::array<double, 4> out{};
+  if (alpha < 3) {
+    const auto m = truncated_standard_raw_moments(alpha, beta);
+    const auto c = central_from_raw(m[1], m[2], m[3], m[4]);
+    out = {m[1], c[0], c[1], c[2]};
+  } else {
+    // exp(-alpha t - t^2/2) < e^-80 past this t: the rest of the interval carries no mass.
+    const double end = std::min(beta - alpha, -alpha + std::sqrt(alpha * alpha + 160));
+    auto integrate = [&](auto f) {
+      return boost::math::quadrature::gauss_kronrod<double, 61>::integrate(
+          [&](double t) { return f(t) * std::exp(-alpha * t - 0.5 * t * t); }, 0.0, end, 15, 1e-15);
+    };
+    const double mass = integrate([](double) { return 1.0; });
+    const double t_mean = integrate([](double t) { return t; }) / mass;
+    auto central = [&](int k) {
+      return integrate([&](double t) { return std::pow(t - t_mean, k); }) / mass;
+    };
+    out = {alpha + t_mean, central(2), central(3), central(4)};
+  }
+  if (mirror) {
+    out[0] = -out[0];
+    out[2] = -out[2];
+  }
+  return out;
 }
 
 std::string format_number(double x) { return fmt::format("{:.6g}", x); }
@@ -93,13 +132,16 @@ Distribution Distribution::truncated_normal(double mean, double std, double a, d
               "torchinit::Distribution::truncated_normal: expected finite mean, std > 0 and a < b, "
               "got mean=",
               mean, ", std=", std, ", a=", a, ", b=", b);
+  const double alpha = (a - mean) / std, beta = (b - mean) / std;
+  // Beyond ~37 std the normal mass underflows in double: there is no distribution to describe.
+  TORCH_CHECK(alpha < 37 && beta > -37, "torchinit::Distribution::truncated_normal: [a, b] = [", a,
+              ", ", b, "] lies more than 37 std from the mean ", mean, " (std ", std,
+              "); its probability underflows in double. Move the bounds or the mean");
   Distribution d(Kind::TruncatedNormal, "truncated_normal");
   d.params_ = {{"mean", mean}, {"std", std}, {"a", a}, {"b", b}};
-  const auto z = truncated_standard_raw_moments((a - mean) / std, (b - mean) / std);
-  // Central moments of Z, then scale by std (central moments do not see the shift).
-  const auto c = central_from_raw(z[1], z[2], z[3], z[4]);
+  const auto z = truncated_standard_moments(alpha, beta);  // mean, mu2, mu3, mu4 of Z
   const double s2 = std * std;
-  d.set_moments(mean + std * z[1], s2 * c[0], s2 * std * c[1], s2 * s2 * c[2]);
+  d.set_moments(mean + std * z[0], s2 * z[1], s2 * std * z[2], s2 * s2 * z[3]);
   return d;
 }
 

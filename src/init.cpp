@@ -4,6 +4,8 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 
+#include <cmath>
+#include <limits>
 #include <mutex>
 
 #include "torchinit/registry.h"
@@ -28,6 +30,54 @@ void check_tensor(const at::Tensor& t, const Initializer& init, const ParamInfo&
               "), which has no storage; materialize it with to_empty(device) first");
 }
 
+// Largest magnitude a value of `d` can take (9 std for normal tails: Box–Muller in double
+// reaches 8.6).
+double reach(const Distribution& d) {
+  switch (d.kind()) {
+    case Distribution::Kind::Constant:
+      return std::abs(d.mean());
+    case Distribution::Kind::Uniform:
+      return std::max(std::abs(d.param("a")), std::abs(d.param("b")));
+    case Distribution::Kind::Normal:
+      return std::abs(d.mean()) + 9 * d.std();
+    case Distribution::Kind::TruncatedNormal: {
+      const double tails = std::abs(d.param("mean")) + 9 * d.param("std");
+      return std::min(tails, std::max(std::abs(d.param("a")), std::abs(d.param("b"))));
+    }
+    case Distribution::Kind::Orthogonal:
+      return d.structure().gain;
+    case Distribution::Kind::Mixture: {
+      double r = 0;
+      for (const auto& c : d.components()) r = std::max(r, reach(c.second));
+      return r;
+    }
+  }
+  return 0;
+}
+
+double max_of(at::ScalarType t) {
+  switch (t) {
+    case at::kDouble:
+      return std::numeric_limits<double>::max();
+    case at::kHalf:
+      return 65504.0;
+    case at::kBFloat16:
+      return 3.3895313892515355e38;
+    default:
+      return std::numeric_limits<float>::max();
+  }
+}
+
+// The promised values must be representable in the tensor's dtype: no silent inf.
+void check_fits(const at::Tensor& t, const Initializer& init, const ParamInfo& p) {
+  const Distribution d = init.theory(p);
+  const double r = reach(d);
+  TORCH_CHECK(std::isfinite(r) && r <= max_of(t.scalar_type()),
+              "torchinit::init_: ", init.spec().str(), " on shape ", p.shape_str(), " promises ",
+              d.str(), ", whose values (up to ", r, ") overflow ", t.scalar_type(), " (max ",
+              max_of(t.scalar_type()), "); use a wider dtype or a smaller scale");
+}
+
 }  // namespace
 
 uint64_t resolve_seed(const InitOptions& options) {
@@ -39,7 +89,9 @@ uint64_t resolve_seed(const InitOptions& options) {
 
 void validate_init(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p) {
   check_tensor(tensor, init, p);
-  if (tensor.numel() > 0) init.validate(p);
+  if (tensor.numel() == 0) return;
+  init.validate(p);
+  check_fits(tensor, init, p);
 }
 
 at::Tensor init_(const at::Tensor& tensor, std::string_view spec, const InitOptions& options) {

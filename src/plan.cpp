@@ -5,9 +5,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "torchinit/module_layout.h"
 #include "torchinit/registry.h"
@@ -349,6 +352,41 @@ ModuleCheck check(const torch::nn::Module& module, const Report& report,
   ModuleCheck out;
   for (const auto& item : items) out.add(item.key, check(item.tensor, *item.theory, each));
   return out;
+}
+
+Report Plan::apply(const torch::nn::AnyModule& module, const ApplyOptions& options) const {
+  TORCH_CHECK(!module.is_empty(), "torchinit::Plan::apply: empty AnyModule");
+  return apply(*module.ptr(), options);
+}
+
+Report Plan::explain(const torch::nn::AnyModule& module, const ApplyOptions& options) const {
+  TORCH_CHECK(!module.is_empty(), "torchinit::Plan::explain: empty AnyModule");
+  return explain(*module.ptr(), options);
+}
+
+ModuleCheck check(const torch::nn::AnyModule& module, const Report& report,
+                  const CheckOptions& options) {
+  TORCH_CHECK(!module.is_empty(), "torchinit::check: empty AnyModule");
+  return check(*module.ptr(), report, options);
+}
+
+Plan load_plan(const std::string& text, int64_t layers) {
+  const auto names = Plan::presets();
+  if (std::find(names.begin(), names.end(), text) != names.end()) return Plan::preset(text, layers);
+  std::ifstream file(text);
+  if (file) {
+    std::stringstream contents;
+    contents << file.rdbuf();
+    TORCH_CHECK(!file.bad(), "torchinit::load_plan: cannot read '", text, "'");
+    return Plan::parse(contents.str());
+  }
+  TORCH_CHECK(text.find('=') != std::string::npos, "torchinit::load_plan: '", text,
+              "' is neither a preset (", fmt::format("{}", fmt::join(names, ", ")), "),",
+              did_you_mean(text, names),
+              " a readable file, nor rules like ':weight = xavier_uniform'");
+  std::string rules = text;
+  std::replace(rules.begin(), rules.end(), ';', '\n');
+  return Plan::parse(rules);
 }
 
 }  // namespace torchinit

@@ -56,13 +56,24 @@ void check_type(const RegistryEntry& e, const ArgSchema& a, const SpecValue& v, 
                   SpecValue::kind_name(v.kind), where(spec, v.column));
       const Spec g = v.as_spec();
       const auto names = gain_names();
+      const std::string suggestion = did_you_mean(g.name(), names);
       TORCH_CHECK(std::find(names.begin(), names.end(), g.name()) != names.end(), who,
-                  ": unknown nonlinearity '", g.name(), "';", did_you_mean(g.name(), names),
+                  ": unknown nonlinearity '", g.name(), "';",
+                  suggestion.empty() ? " known: " + c10::Join(", ", names) : suggestion,
                   where(spec, v.column));
       TORCH_CHECK(g.args().size() <= 1 &&
                       (g.args().empty() || g.args()[0].value.kind == SpecValue::Kind::Number),
                   who, ": a nonlinearity takes at most one number, as in leaky_relu(0.2), got ",
                   g.str(), where(spec, v.column));
+      // Out-of-range nonlinearity parameters (elu(-1), softplus(0)) fail here, with the
+      // initializer's name and the column, rather than later inside a factory.
+      std::optional<double> param;
+      if (!g.args().empty()) param = g.args()[0].value.number;
+      try {
+        (void)calculate_gain(g.name(), param);
+      } catch (const c10::Error& e) {
+        TORCH_CHECK(false, who, ": ", e.what_without_backtrace(), where(spec, v.column));
+      }
       return;
     }
     case ArgType::Choice: {

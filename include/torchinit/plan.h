@@ -25,7 +25,8 @@
 
 namespace torch::nn {
 class Module;
-}
+class AnyModule;
+}  // namespace torch::nn
 
 namespace torchinit {
 
@@ -97,6 +98,10 @@ class Plan {
   Report apply(torch::nn::Module& module, const ApplyOptions& options = {}) const;
   // The same table without touching any weight.
   Report explain(const torch::nn::Module& module, const ApplyOptions& options = {}) const;
+  // For models from nn::make (AnyModule has no operator*: the DESIGN sketch `plan.apply(*net)`
+  // is written `plan.apply(net)`).
+  Report apply(const torch::nn::AnyModule& module, const ApplyOptions& options = {}) const;
+  Report explain(const torch::nn::AnyModule& module, const ApplyOptions& options = {}) const;
 
  private:
   std::vector<Rule> rules_;
@@ -106,5 +111,11 @@ class Plan {
 // parameters and blocks).
 ModuleCheck check(const torch::nn::Module& module, const Report& report,
                   const CheckOptions& options = {});
+ModuleCheck check(const torch::nn::AnyModule& module, const Report& report,
+                  const CheckOptions& options = {});
+
+// A plan from a preset name, a file holding rules (text or JSON), or inline rules
+// ("sel = spec; sel = spec"); used by the CLI.
+Plan load_plan(const std::string& preset_file_or_rules, int64_t layers = 0);
 
 }  // namespace torchinit

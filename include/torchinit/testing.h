@@ -20,6 +20,12 @@
 #include "torchinit/check.h"
 #include "torchinit/distribution.h"
 
+namespace at {
+// GoogleTest prints values of failed EXPECT_THAT through PrintTo: a tensor prints as its shape
+// and dtype, never its elements (operator<< would print all of them).
+void PrintTo(const Tensor& tensor, std::ostream* os);
+}  // namespace at
+
 namespace torchinit::test {
 
 // Every statistic of check(tensor, spec or distribution) accepts, with enough power.

@@ -1,11 +1,23 @@
 // Umbrella header for users. Library files include what they use instead.
 #pragma once
 
+#include "torchinit/check.h"
 #include "torchinit/distribution.h"
 #include "torchinit/gain.h"
 #include "torchinit/init.h"
 #include "torchinit/initializer.h"
 #include "torchinit/layout.h"
+#include "torchinit/module_layout.h"
+#include "torchinit/nn/basic_block.h"
+#include "torchinit/nn/bottleneck.h"
+#include "torchinit/nn/conv_net.h"
+#include "torchinit/nn/make.h"
+#include "torchinit/nn/mlp.h"
+#include "torchinit/nn/recurrent_net.h"
+#include "torchinit/nn/registry.h"
+#include "torchinit/nn/resnet.h"
+#include "torchinit/plan.h"
 #include "torchinit/random.h"
 #include "torchinit/registry.h"
 #include "torchinit/spec.h"
+#include "torchinit/stats.h"

@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "torchinit/check.h"
 #include "torchinit/init.h"
+#include "torchinit/nn/make.h"
+#include "torchinit/plan.h"
 #include "torchinit/spec.h"
 
 namespace torchinit::cli {
@@ -21,8 +23,29 @@ struct CheckArgs {
   std::string key;
   std::string dtype = "float32";
   double alpha = 1e-6;
+  std::string model;
+  std::string plan;
+  int64_t layers = 0;
   bool json = false;
 };
+
+// --model M --plan P: initialize every parameter of the model and check each against its theory.
+void run_check_model(const CheckArgs& a) {
+  TORCH_CHECK(!a.plan.empty(), "torchinit check: --model needs --plan");
+  const auto net = nn::make(a.model);
+  const Report rep = load_plan(a.plan, a.layers).apply(net, ApplyOptions().seed(a.seed));
+  const ModuleCheck mc = check(net, rep, CheckOptions().alpha(a.alpha));
+  if (a.json) {
+    fmt::print("{}\n", mc.json());
+  } else {
+    fmt::print("{}", mc.table());
+    fmt::print(
+        "{}: {} parameter blocks, {} inconclusive (too small for the power check), family-wise "
+        "alpha {:.3g}\n",
+        mc.passed() ? "PASS" : "FAIL", mc.results().size(), mc.inconclusive(), a.alpha);
+  }
+  if (!mc.passed()) throw CLI::RuntimeError(1);
+}
 
 at::ScalarType parse_dtype(const std::string& name) {
   static const std::map<std::string, at::ScalarType> types = {{"float32", at::kFloat},
@@ -37,6 +60,9 @@ at::ScalarType parse_dtype(const std::string& name) {
 }
 
 void run_check(const CheckArgs& a) {
+  if (!a.model.empty()) return run_check_model(a);
+  TORCH_CHECK(!a.spec.empty() && !a.shape.empty(), "torchinit check: give SPEC and --shape, ",
+              "or --model and --plan");
   at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(parse_dtype(a.dtype)));
   init_(t, a.spec, InitOptions().seed(a.seed).key(a.key));
   const CheckResult r = check(t, a.spec, CheckOptions().alpha(a.alpha));
@@ -61,10 +87,11 @@ void add_check_command(CLI::App& app) {
   auto args = std::make_shared<CheckArgs>();
   auto* cmd =
       app.add_subcommand("check", "Initialize a tensor and check it against the spec's theory");
-  cmd->add_option("spec", args->spec, "Initializer spec")->required();
-  cmd->add_option("--shape", args->shape, "Tensor shape, comma-separated: 512,256")
-      ->delimiter(',')
-      ->required();
+  cmd->add_option("spec", args->spec, "Initializer spec");
+  cmd->add_option("--shape", args->shape, "Tensor shape, comma-separated: 512,256")->delimiter(',');
+  cmd->add_option("--model", args->model, "Model spec, e.g. \"resnet(depth=18, classes=10)\"");
+  cmd->add_option("--plan", args->plan, "Preset name, rules file, or rules \"sel = spec; …\"");
+  cmd->add_option("--layers", args->layers, "Transformer layers for the gpt2 preset");
   cmd->add_option("--seed", args->seed, "Stream seed")->capture_default_str();
   cmd->add_option("--key", args->key, "Stream key (parameter path)");
   cmd->add_option("--dtype", args->dtype, "float32, float64, float16 or bfloat16")

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "torchinit/nn/make.h"
+#include "torchinit/plan.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::cli {
@@ -14,10 +16,25 @@ namespace {
 struct ExplainArgs {
   std::string spec;
   std::vector<int64_t> shape;
+  std::string model;
+  std::string plan;
+  int64_t layers = 0;
   bool json = false;
 };
 
+// --model M --plan P: the per-parameter table of a plan on a model, weights untouched.
+void run_explain_model(const ExplainArgs& a) {
+  TORCH_CHECK(!a.plan.empty(), "torchinit explain: --model needs --plan (a preset such as ",
+              "torch_default or resnet, a rules file, or inline rules)");
+  const auto net = nn::make(a.model);
+  const Report rep = load_plan(a.plan, a.layers).explain(net);
+  fmt::print("{}\n", a.json ? rep.json() : rep.table());
+}
+
 void run_explain(const ExplainArgs& a) {
+  if (!a.model.empty()) return run_explain_model(a);
+  TORCH_CHECK(!a.spec.empty() && !a.shape.empty(), "torchinit explain: give SPEC and --shape, ",
+              "or --model and --plan");
   const auto init = Registry::global().make(a.spec);
   const ParamInfo p = ParamInfo::from_shape(a.shape);
   TORCH_CHECK(p.numel() > 0, "torchinit explain: --shape ", p.shape_str(),
@@ -52,11 +69,12 @@ void add_explain_command(CLI::App& app) {
   auto args = std::make_shared<ExplainArgs>();
   auto* cmd =
       app.add_subcommand("explain", "Show the fans, gain and distribution a spec gives a shape");
-  cmd->add_option("spec", args->spec, "Initializer spec, e.g. \"kaiming_normal(mode=fan_out)\"")
-      ->required();
+  cmd->add_option("spec", args->spec, "Initializer spec, e.g. \"kaiming_normal(mode=fan_out)\"");
   cmd->add_option("--shape", args->shape, "Tensor shape, comma-separated: 64,32,3,3")
-      ->delimiter(',')
-      ->required();
+      ->delimiter(',');
+  cmd->add_option("--model", args->model, "Model spec, e.g. \"resnet(depth=18, classes=10)\"");
+  cmd->add_option("--plan", args->plan, "Preset name, rules file, or rules \"sel = spec; …\"");
+  cmd->add_option("--layers", args->layers, "Transformer layers for the gpt2 preset");
   cmd->add_flag("--json", args->json, "Print JSON instead of text");
   cmd->callback([args] { run_explain(*args); });
 }

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "torchinit/nn/registry.h"
+#include "torchinit/plan.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::cli {
@@ -15,6 +17,25 @@ std::string signature(const RegistryEntry& e) {
   for (const auto& a : e.args)
     args.push_back(a.default_value ? a.name + "=" + *a.default_value : a.name);
   return e.name + (args.empty() ? "" : fmt::format("({})", fmt::join(args, ", ")));
+}
+
+void run_list_models(bool json) {
+  if (!json) {
+    fmt::print("{}", nn::describe_models());
+    fmt::print("\npresets (--plan): {}\n", fmt::join(Plan::presets(), ", "));
+    return;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : nn::ModelRegistry::global().entries()) {
+    nlohmann::json args = nlohmann::json::array();
+    for (const auto& a : e.args)
+      args.push_back({{"name", a.name},
+                      {"default", a.default_value ? nlohmann::json(*a.default_value) : nullptr},
+                      {"doc", a.doc}});
+    out.push_back(
+        {{"name", e.name}, {"summary", e.summary}, {"example", e.example}, {"args", args}});
+  }
+  fmt::print("{}\n", out.dump(2));
 }
 
 void run_list(bool json) {
@@ -54,8 +75,10 @@ void run_list(bool json) {
 void add_list_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("list", "List initializers with their formulas and papers");
   auto json = std::make_shared<bool>(false);
+  auto models = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print JSON instead of text");
-  cmd->callback([json] { run_list(*json); });
+  cmd->add_flag("--models", *models, "List model specs (nn::make) and plan presets instead");
+  cmd->callback([json, models] { *models ? run_list_models(*json) : run_list(*json); });
 }
 
 }  // namespace torchinit::cli

@@ -32,9 +32,9 @@ void register_uniform(Registry& r) {
           "torch.nn.init.uniform_"},
          [](const Args& args) {
            const double a = args.number("a"), b = args.number("b");
-           TORCH_CHECK(std::isfinite(a) && std::isfinite(b) && a < b,
-                       "torchinit::uniform: needs finite a < b, got a=", a, ", b=", b,
-                       "; swap them or widen the interval");
+           TORCH_CHECK(std::isfinite(a) && std::isfinite(b) && a < b && std::isfinite(b - a),
+                       "torchinit::uniform: needs finite a < b with a finite b - a, got a=", a,
+                       ", b=", b, "; swap them or widen the interval");
            return std::make_shared<Uniform>(a, b);
          }});
 }

@@ -1,6 +1,7 @@
 #include "torchinit/testing.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 
@@ -91,3 +92,11 @@ class FollowsTheoryMatcher : public ::testing::MatcherInterface<const at::Tensor
 }
 
 }  // namespace torchinit::test
+
+namespace at {
+void PrintTo(const Tensor& tensor, std::ostream* os) {
+  *os << (tensor.defined() ? fmt::format("tensor [{}] {}", fmt::join(tensor.sizes(), ", "),
+                                         c10::toString(tensor.scalar_type()))
+                           : std::string("undefined tensor"));
+}
+}  // namespace at

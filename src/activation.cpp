@@ -1,0 +1,504 @@
+#include "torchinit/activation.h"
+
+#include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
+
+#include <algorithm>
+#include <boost/math/quadrature/exp_sinh.hpp>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <utility>
+
+#include "torchinit/gauss_hermite.h"
+#include "torchinit/spec.h"
+
+namespace torchinit {
+namespace detail {
+
+// One activation with its parameters bound. Closed forms are empty where none is known.
+struct ActivationModel {
+  using Fn = std::function<double(double)>;
+  using Fn3 = std::function<double(double, double, double)>;
+
+  std::string name;
+  std::string text;  // canonical spec
+  std::optional<double> parameter;
+  Fn phi, dphi;
+  bool kinked = false;
+  // Smooth activations use Gauss–Hermite while q <= gh_max_q, the split half-line rule beyond.
+  double gh_max_q = 0;
+  Fn second, dsecond, mean;
+  Fn3 corr, dcorr;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::ActivationModel;
+using Fn = ActivationModel::Fn;
+
+constexpr double kPi = 3.141592653589793238462643383279502884;
+constexpr double kInvSqrt2Pi = 0.398942280401432677939946059934381868;
+constexpr double kSqrt1_2 = 0.707106781186547524400844362104849039;
+constexpr int kNodes = 128;  // Gauss–Hermite nodes
+// exp(-t^2/2) underflows to 0 in double past t = 38.6; integrands are cut there (no inf * 0).
+constexpr double kTail = 38.5;
+// The inner split point is clamped to [-kSplitClamp, kSplitClamp]: a kink farther out sits where
+// the Gaussian weight is below 1e-31 and cannot move a double result.
+constexpr double kSplitClamp = 12;
+// exp_sinh stops when successive levels differ by < kTol * L1; double-exponential convergence
+// makes the error of the last level far smaller than that difference.
+constexpr double kTol = 1e-11;
+// One-sided limits at a kink.
+constexpr double kTiny = std::numeric_limits<double>::min();
+
+double density(double t) { return kInvSqrt2Pi * std::exp(-0.5 * t * t); }
+double normal_cdf(double x) { return 0.5 * std::erfc(-x * kSqrt1_2); }
+
+// E[e^{tZ}; Z < 0] = e^{t^2/2} Phi(-t) for t >= 0, without overflow: erfc directly while the
+// product stays in range, else the Mills ratio Phi(-t)/phi(t) by its continued fraction
+// 1/(t + 1/(t + 2/(t + 3/(t + ...)))) (Abramowitz & Stegun 26.2.14).
+double exp_below_zero(double t) {
+  if (t < 26) return std::exp(0.5 * t * t) * normal_cdf(-t);
+  double r = 0;
+  for (int k = 80; k >= 1; --k) r = k / (t + r);
+  return kInvSqrt2Pi / (t + r);
+}
+
+double sigmoid(double x) {
+  if (x >= 0) return 1 / (1 + std::exp(-x));
+  const double e = std::exp(x);
+  return e / (1 + e);
+}
+
+// ∫_0^∞ f(t) dt for an f that decays like a Gaussian and is 0 past `cut`.
+template <typename F>
+double half_line(const F& f, double cut) {
+  // Not const: Boost 1.74 declares integrate() const but defines it without. The rule's tables
+  // grow under Boost's own lock, so sharing it between threads is safe.
+  static boost::math::quadrature::exp_sinh<double> rule;
+  return rule.integrate([&](double t) { return t > cut ? 0.0 : f(t); }, kTol);
+}
+
+// E[f(sqrt(q) Z)], Z ~ N(0, 1).
+double expect_1d(const ActivationModel& m, const Fn& f, double q) {
+  if (q == 0) return m.kinked ? 0.5 * (f(kTiny) + f(-kTiny)) : f(0);
+  const double s = std::sqrt(q);
+  if (!m.kinked && q <= m.gh_max_q) {
+    return gaussian_expectation([&](double z) { return f(s * z); }, kNodes);
+  }
+  return half_line([&](double t) { return (f(s * t) + f(-s * t)) * density(t); }, kTail);
+}
+
+// E[f(u1) f(u2)], u1 = sqrt(q1) z1, u2 = sqrt(q2) (c z1 + sqrt(1 - c^2) z2), z1, z2 iid N(0, 1).
+double expect_2d(const ActivationModel& m, const Fn& f, double q1, double q2, double c) {
+  const double a1 = std::sqrt(q1), a2 = std::sqrt(q2);
+  const double s = std::sqrt(std::max(0.0, (1 - c) * (1 + c)));
+  if (!m.kinked && std::max(q1, q2) <= m.gh_max_q) {
+    return gaussian_expectation(
+        [&](double z1) {
+          const double f1 = f(a1 * z1);
+          if (f1 == 0) return 0.0;
+          return f1 *
+                 gaussian_expectation([&](double z2) { return f(a2 * (c * z1 + s * z2)); }, kNodes);
+        },
+        kNodes);
+  }
+  // h(z1) = E[f(mu + sd Z)]: f is kinked (or steep) where mu + sd z = 0; split there.
+  const auto h = [&](double z1) {
+    const double mu = a2 * c * z1, sd = a2 * s;
+    if (sd == 0) return f(mu);  // |c| = 1
+    double split = -mu / sd, offset = 0;
+    if (std::abs(split) > kSplitClamp) {
+      split = std::copysign(kSplitClamp, split);
+      offset = mu + sd * split;
+    }
+    return half_line(
+        [&](double t) {
+          return f(offset + sd * t) * density(split + t) + f(offset - sd * t) * density(split - t);
+        },
+        kTail + std::abs(split));
+  };
+  // Outer: z1 on each side of 0, where f(u1) has its kink.
+  return half_line([&](double t) { return (f(a1 * t) * h(t) + f(-a1 * t) * h(-t)) * density(t); },
+                   kTail);
+}
+
+// ---- closed forms -----------------------------------------------------------------------------
+
+// Arc-cosine kernels of degree 1 and 0 (Cho & Saul 2009), normalized: E[relu(u1) relu(u2)] =
+// sqrt(q1 q2) k1(c), E[1{u1>0} 1{u2>0}] = k0(c).
+double k1(double c) {
+  return (std::sqrt((1 - c) * (1 + c)) + (kPi - std::acos(c)) * c) / (2 * kPi);
+}
+double k0(double c) { return (kPi - std::acos(c)) / (2 * kPi); }
+
+// leaky_relu(a) = a x + (1 - a) relu(x); relu is a = 0, identity a = 1.
+void set_leaky(ActivationModel& m, double a) {
+  m.phi = [a](double x) { return x > 0 ? x : a * x; };
+  m.dphi = [a](double x) { return x > 0 ? 1.0 : a; };
+  m.second = [a](double q) { return 0.5 * (1 + a * a) * q; };
+  m.dsecond = [a](double) { return 0.5 * (1 + a * a); };
+  m.mean = [a](double q) { return (1 - a) * std::sqrt(q) * kInvSqrt2Pi; };
+  // E[u1 relu(u2)] = c sqrt(q1 q2)/2 by the symmetry u -> -u.
+  m.corr = [a](double q1, double q2, double c) {
+    return std::sqrt(q1 * q2) * (a * c + (1 - a) * (1 - a) * k1(c));
+  };
+  m.dcorr = [a](double, double, double c) { return a + (1 - a) * (1 - a) * k0(c); };
+}
+
+// scale * elu_alpha. With E[e^{tZ}; Z<0] = M(t): E[elu^2] = q/2 + alpha^2 (M(2 sqrt q) -
+// 2 M(sqrt q) + 1/2), E[elu'^2] = 1/2 + alpha^2 M(2 sqrt q), E[elu] = sqrt(q/(2 pi)) +
+// alpha (M(sqrt q) - 1/2).
+void set_elu(ActivationModel& m, double alpha, double scale) {
+  m.phi = [alpha, scale](double x) { return scale * (x > 0 ? x : alpha * std::expm1(x)); };
+  m.dphi = [alpha, scale](double x) { return scale * (x > 0 ? 1.0 : alpha * std::exp(x)); };
+  const double s2 = scale * scale, a2 = alpha * alpha;
+  m.second = [s2, a2](double q) {
+    const double r = std::sqrt(q);
+    return s2 * (0.5 * q + a2 * (exp_below_zero(2 * r) - 2 * exp_below_zero(r) + 0.5));
+  };
+  m.dsecond = [s2, a2](double q) { return s2 * (0.5 + a2 * exp_below_zero(2 * std::sqrt(q))); };
+  m.mean = [alpha, scale](double q) {
+    const double r = std::sqrt(q);
+    return scale * (r * kInvSqrt2Pi + alpha * (exp_below_zero(r) - 0.5));
+  };
+  m.kinked = true;
+}
+
+double softplus(double x, double beta, double threshold) {
+  const double bx = beta * x;
+  return bx > threshold ? x : std::log1p(std::exp(bx)) / beta;
+}
+
+// ---- registry ---------------------------------------------------------------------------------
+
+// One argument: a number (finite; > 0 when `positive`) or one identifier of `choices`.
+struct Param {
+  std::string name;
+  SpecValue default_value;
+  std::vector<std::string> choices;  // empty: a number
+  bool positive = false;
+};
+
+struct Entry {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::vector<Param> params;
+  std::function<void(ActivationModel&, const std::vector<SpecValue>&)> build;
+};
+
+Param number(std::string name, double default_value, bool positive = false) {
+  return Param{std::move(name), SpecValue::of_number(default_value), {}, positive};
+}
+
+Param choice(std::string name, std::string default_value, std::vector<std::string> choices) {
+  return Param{std::move(name), SpecValue::of_identifier(std::move(default_value)),
+               std::move(choices), false};
+}
+
+// Gauss–Hermite (128 nodes) reaches ~1e-13 on these smooth activations while q (times the
+// square of the activation's own scale: beta for softplus) stays below this bound; measured
+// against the split rule in test/signal/activation_test.cpp. Beyond it the functions approach a
+// step on the scale of the node spacing and the split rule takes over.
+constexpr double kGaussHermiteMaxQ = 4;
+
+// SELU constants (Klambauer et al. 2017), as in torch.nn.SELU.
+constexpr double kSeluLambda = 1.0507009873554804934193349852946;
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry>* table = [] {
+    using V = std::vector<SpecValue>;
+    auto* t = new std::vector<Entry>{
+        {"identity",
+         {"linear"},
+         {},
+         [](ActivationModel& m, const V&) {
+           set_leaky(m, 1.0);
+           m.gh_max_q = std::numeric_limits<double>::infinity();  // polynomial: GH exact
+         }},
+        {"relu",
+         {},
+         {},
+         [](ActivationModel& m, const V&) {
+           set_leaky(m, 0.0);
+           m.kinked = true;
+         }},
+        {"leaky_relu",
+         {},
+         {number("negative_slope", 0.01)},
+         [](ActivationModel& m, const V& v) {
+           set_leaky(m, v[0].number);
+           m.kinked = v[0].number != 1;
+           if (!m.kinked) m.gh_max_q = std::numeric_limits<double>::infinity();
+           m.parameter = v[0].number;
+         }},
+        {"tanh",
+         {},
+         {},
+         [](ActivationModel& m, const V&) {
+           m.phi = [](double x) { return std::tanh(x); };
+           m.dphi = [](double x) {
+             const double t = std::tanh(x);
+             return 1 - t * t;
+           };
+           m.gh_max_q = kGaussHermiteMaxQ / 4;  // tanh(x) = 2 sigmoid(2x) - 1
+         }},
+        {"sigmoid",
+         {},
+         {},
+         [](ActivationModel& m, const V&) {
+           m.phi = sigmoid;
+           m.dphi = [](double x) {
+             const double s = sigmoid(x);
+             return s * (1 - s);
+           };
+           m.gh_max_q = kGaussHermiteMaxQ;
+         }},
+        {"selu", {}, {}, [](ActivationModel& m, const V&) { set_elu(m, kSeluAlpha, kSeluLambda); }},
+        {"elu",
+         {},
+         {number("alpha", 1.0)},
+         [](ActivationModel& m, const V& v) {
+           set_elu(m, v[0].number, 1.0);
+           m.parameter = v[0].number;
+         }},
+        {"gelu",
+         {},
+         {choice("approximate", "none", {"none", "tanh"})},
+         [](ActivationModel& m, const V& v) {
+           if (v[0].text == "tanh") {
+             constexpr double kK = 0.79788456080286535588;  // sqrt(2/pi)
+             constexpr double kC = 0.044715;
+             m.phi = [](double x) { return 0.5 * x * (1 + std::tanh(kK * (x + kC * x * x * x))); };
+             m.dphi = [](double x) {
+               const double t = std::tanh(kK * (x + kC * x * x * x));
+               return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * kK * (1 + 3 * kC * x * x);
+             };
+           } else {
+             m.phi = [](double x) { return x * normal_cdf(x); };
+             m.dphi = [](double x) { return normal_cdf(x) + x * density(x); };
+           }
+           m.gh_max_q = kGaussHermiteMaxQ;
+         }},
+        {"silu",
+         {"swish"},
+         {},
+         [](ActivationModel& m, const V&) {
+           m.phi = [](double x) { return x * sigmoid(x); };
+           m.dphi = [](double x) {
+             const double s = sigmoid(x);
+             return s * (1 + x * (1 - s));
+           };
+           m.gh_max_q = kGaussHermiteMaxQ;
+         }},
+        {"mish",
+         {},
+         {},
+         [](ActivationModel& m, const V&) {
+           m.phi = [](double x) { return x * std::tanh(softplus(x, 1, 30)); };
+           m.dphi = [](double x) {
+             const double t = std::tanh(softplus(x, 1, 30));
+             return t + x * (1 - t * t) * sigmoid(x);
+           };
+           m.gh_max_q = kGaussHermiteMaxQ;
+         }},
+        {"softplus",
+         {},
+         {number("beta", 1.0, true), number("threshold", 20.0)},
+         [](ActivationModel& m, const V& v) {
+           const double beta = v[0].number, threshold = v[1].number;
+           // As torch.nn.Softplus: linear where beta x > threshold (a jump of
+           // log1p(e^-threshold)/beta, 2e-9 at the default, that the quadrature does not split).
+           m.phi = [beta, threshold](double x) { return softplus(x, beta, threshold); };
+           m.dphi = [beta, threshold](double x) {
+             return beta * x > threshold ? 1.0 : sigmoid(beta * x);
+           };
+           m.gh_max_q = kGaussHermiteMaxQ / (beta * beta);
+           m.parameter = beta;
+         }},
+    };
+    return t;
+  }();
+  return *table;
+}
+
+std::string where(const Spec& spec, int column) {
+  if (spec.source().empty() || column <= 0) return "";
+  return " at column " + std::to_string(column) + "\n" + caret(spec.source(), column);
+}
+
+std::string signature(const Entry& e) {
+  if (e.params.empty()) return e.name;
+  std::string s = e.name + "(";
+  for (size_t i = 0; i < e.params.size(); ++i) {
+    const Param& p = e.params[i];
+    s += (i ? ", " : "") + p.name + "=";
+    s += p.choices.empty() ? p.default_value.str() : c10::Join("|", p.choices);
+  }
+  return s + ")";
+}
+
+const Entry* find_entry(std::string_view name) {
+  for (const Entry& e : entries()) {
+    if (e.name == name || std::find(e.aliases.begin(), e.aliases.end(), name) != e.aliases.end())
+      return &e;
+  }
+  return nullptr;
+}
+
+constexpr const char* kWho = "torchinit::activation";
+
+void check_q(double q, const char* fn) {
+  TORCH_CHECK(std::isfinite(q) && q >= 0, "torchinit::Activation::", fn,
+              ": q (the variance of the pre-activation) must be finite and >= 0, got ", q);
+}
+
+void check_bivariate(double q1, double q2, double c, const char* fn) {
+  TORCH_CHECK(std::isfinite(q1) && q1 > 0 && std::isfinite(q2) && q2 > 0,
+              "torchinit::Activation::", fn,
+              ": the variances q1, q2 must be finite and > 0, got q1 = ", q1, ", q2 = ", q2);
+  TORCH_CHECK(c >= -1 && c <= 1, "torchinit::Activation::", fn,
+              ": the correlation c must be in [-1, 1], got ", c);
+}
+
+}  // namespace
+
+Activation::Activation(std::shared_ptr<const detail::ActivationModel> model)
+    : model_(std::move(model)) {}
+
+const std::string& Activation::name() const { return model_->name; }
+std::optional<double> Activation::parameter() const { return model_->parameter; }
+std::string Activation::str() const { return model_->text; }
+double Activation::operator()(double x) const { return model_->phi(x); }
+double Activation::derivative(double x) const { return model_->dphi(x); }
+bool Activation::kinked() const { return model_->kinked; }
+
+double Activation::second_moment(double q) const {
+  check_q(q, "second_moment");
+  const auto& m = *model_;
+  if (closed_forms_ && m.second) return m.second(q);
+  const Fn& phi = m.phi;
+  return expect_1d(
+      m, [&phi](double x) { return phi(x) * phi(x); }, q);
+}
+
+double Activation::derivative_second_moment(double q) const {
+  check_q(q, "derivative_second_moment");
+  const auto& m = *model_;
+  if (closed_forms_ && m.dsecond) return m.dsecond(q);
+  const Fn& dphi = m.dphi;
+  return expect_1d(
+      m, [&dphi](double x) { return dphi(x) * dphi(x); }, q);
+}
+
+double Activation::mean(double q) const {
+  check_q(q, "mean");
+  const auto& m = *model_;
+  if (closed_forms_ && m.mean) return m.mean(q);
+  return expect_1d(m, m.phi, q);
+}
+
+double Activation::correlation_moment(double q1, double q2, double c) const {
+  check_bivariate(q1, q2, c, "correlation_moment");
+  const auto& m = *model_;
+  if (closed_forms_ && m.corr) return m.corr(q1, q2, c);
+  return expect_2d(m, m.phi, q1, q2, c);
+}
+
+double Activation::derivative_correlation_moment(double q1, double q2, double c) const {
+  check_bivariate(q1, q2, c, "derivative_correlation_moment");
+  const auto& m = *model_;
+  if (closed_forms_ && m.dcorr) return m.dcorr(q1, q2, c);
+  return expect_2d(m, m.dphi, q1, q2, c);
+}
+
+Activation Activation::quadrature_only() const {
+  Activation copy = *this;
+  copy.closed_forms_ = false;
+  return copy;
+}
+
+Activation activation(std::string_view spec) { return activation(Spec::parse(spec)); }
+
+Activation activation(const Spec& spec) {
+  const Entry* e = find_entry(spec.name());
+  TORCH_CHECK(e, kWho, ": unknown activation '", spec.name(), "';",
+              did_you_mean(spec.name(), activation_names()), " expected one of ",
+              c10::Join(", ", activation_names()), where(spec, spec.column()));
+  std::vector<std::optional<SpecValue>> given(e->params.size());
+  size_t position = 0;
+  for (const SpecArg& arg : spec.args()) {
+    size_t index = 0;
+    if (arg.key.empty()) {
+      TORCH_CHECK(
+          position < e->params.size(), kWho, ": ", e->name, " takes ",
+          e->params.empty()
+              ? std::string("no arguments")
+              : "at most " + std::to_string(e->params.size()) + " argument(s): " + signature(*e),
+          ", got ", spec.args().size(), "; remove the extra argument", where(spec, arg.column));
+      index = position++;
+    } else {
+      std::vector<std::string> names;
+      for (const Param& p : e->params) names.push_back(p.name);
+      const auto it = std::find(names.begin(), names.end(), arg.key);
+      TORCH_CHECK(it != names.end(), kWho, ": ", e->name, " has no argument '", arg.key, "';",
+                  did_you_mean(arg.key, names), " it takes ", signature(*e),
+                  where(spec, arg.column));
+      index = static_cast<size_t>(it - names.begin());
+      TORCH_CHECK(!given[index], kWho, ": ", e->name, " argument '", arg.key,
+                  "' is given twice; keep one", where(spec, arg.column));
+    }
+    const Param& p = e->params[index];
+    const SpecValue& v = arg.value;
+    if (p.choices.empty()) {
+      TORCH_CHECK(v.kind == SpecValue::Kind::Number, kWho, ": ", e->name, " argument '", p.name,
+                  "' expects a number, got ", SpecValue::kind_name(v.kind), " ", v.str(),
+                  where(spec, v.column));
+      TORCH_CHECK(std::isfinite(v.number) && (!p.positive || v.number > 0), kWho, ": ", e->name,
+                  " argument '", p.name, "' expects a finite number", p.positive ? " > 0" : "",
+                  ", got ", v.str(), where(spec, v.column));
+    } else {
+      const bool word = v.kind == SpecValue::Kind::Identifier || v.kind == SpecValue::Kind::String;
+      const std::string got = word ? v.text : v.str();
+      TORCH_CHECK(word && std::find(p.choices.begin(), p.choices.end(), got) != p.choices.end(),
+                  kWho, ": ", e->name, " argument '", p.name, "' expects one of ",
+                  c10::Join(", ", p.choices), ", got '", got, "';", did_you_mean(got, p.choices),
+                  where(spec, v.column));
+    }
+    given[index] = v;
+  }
+
+  std::vector<SpecValue> values;
+  std::vector<SpecArg> canonical;  // the arguments that differ from their default
+  for (size_t i = 0; i < e->params.size(); ++i) {
+    const Param& p = e->params[i];
+    SpecValue v = p.default_value;
+    if (given[i]) {
+      v = p.choices.empty() ? SpecValue::of_number(given[i]->number)
+                            : SpecValue::of_identifier(given[i]->text);
+    }
+    if (v != p.default_value) canonical.push_back(SpecArg{p.name, v, 0});
+    values.push_back(std::move(v));
+  }
+  // A single first argument prints positionally: leaky_relu(0.2), elu(0.5).
+  if (canonical.size() == 1 && canonical[0].key == e->params[0].name) canonical[0].key.clear();
+
+  auto model = std::make_shared<detail::ActivationModel>();
+  model->name = e->name;
+  model->text = Spec(e->name, canonical).str();
+  e->build(*model, values);
+  return Activation(std::move(model));
+}
+
+std::vector<std::string> activation_names() {
+  std::vector<std::string> names;
+  for (const Entry& e : entries()) names.push_back(e.name);
+  for (const Entry& e : entries()) names.insert(names.end(), e.aliases.begin(), e.aliases.end());
+  return names;
+}
+
+}  // namespace torchinit
