@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 
 #include "torchinit/gauss_hermite.h"
@@ -79,7 +80,12 @@ double half_line(const F& f, double cut) {
   // Not const: Boost 1.74 declares integrate() const but defines it without. The rule's tables
   // grow under Boost's own lock, so sharing it between threads is safe.
   static boost::math::quadrature::exp_sinh<double> rule;
-  return rule.integrate([&](double t) { return t > cut ? 0.0 : f(t); }, kTol);
+  try {
+    return rule.integrate([&](double t) { return t > cut ? 0.0 : f(t); }, kTol);
+  } catch (const std::exception& e) {  // Boost's evaluation_error: the integrand overflowed
+    TORCH_CHECK(false, "torchinit::Activation: the Gaussian moment overflows double (", e.what(),
+                "); use a smaller variance");
+  }
 }
 
 // E[f(sqrt(q) Z)], Z ~ N(0, 1).
@@ -199,11 +205,18 @@ Param choice(std::string name, std::string default_value, std::vector<std::strin
                std::move(choices), false};
 }
 
-// Gauss–Hermite (128 nodes) reaches ~1e-13 on these smooth activations while q (times the
-// square of the activation's own scale: beta for softplus) stays below this bound; measured
-// against the split rule in test/signal/activation_test.cpp. Beyond it the functions approach a
-// step on the scale of the node spacing and the split rule takes over.
-constexpr double kGaussHermiteMaxQ = 4;
+// Gauss–Hermite with 128 nodes is exact to ~1e-13 (all three moments; the derivative moment is
+// the first to degrade) on these smooth activations up to the variances below, measured against
+// the split rule (test/signal/activation_test.cpp checks both sides of each bound). Past them the
+// functions turn from 0 to their asymptote faster than the node spacing resolves (the poles of
+// tanh at ±i pi/2 approach the real axis in z as 1/sqrt(q)) and the split rule takes over.
+constexpr double kGhMaxQTanh = 0.5;
+constexpr double kGhMaxQSigmoid = 2;  // = tanh's bound times 4: tanh(x) = 2 sigmoid(2x) - 1
+constexpr double kGhMaxQGelu = 2;
+constexpr double kGhMaxQSilu = 2;
+constexpr double kGhMaxQMish = 1;
+constexpr double kGhMaxQSoftplus =
+    2;  // divided by beta^2: softplus_beta(x) = softplus(beta x)/beta
 
 // SELU constants (Klambauer et al. 2017), as in torch.nn.SELU.
 constexpr double kSeluLambda = 1.0507009873554804934193349852946;
@@ -245,7 +258,7 @@ const std::vector<Entry>& entries() {
              const double t = std::tanh(x);
              return 1 - t * t;
            };
-           m.gh_max_q = kGaussHermiteMaxQ / 4;  // tanh(x) = 2 sigmoid(2x) - 1
+           m.gh_max_q = kGhMaxQTanh;
          }},
         {"sigmoid",
          {},
@@ -256,7 +269,7 @@ const std::vector<Entry>& entries() {
              const double s = sigmoid(x);
              return s * (1 - s);
            };
-           m.gh_max_q = kGaussHermiteMaxQ;
+           m.gh_max_q = kGhMaxQSigmoid;
          }},
         {"selu", {}, {}, [](ActivationModel& m, const V&) { set_elu(m, kSeluAlpha, kSeluLambda); }},
         {"elu",
@@ -282,7 +295,7 @@ const std::vector<Entry>& entries() {
              m.phi = [](double x) { return x * normal_cdf(x); };
              m.dphi = [](double x) { return normal_cdf(x) + x * density(x); };
            }
-           m.gh_max_q = kGaussHermiteMaxQ;
+           m.gh_max_q = kGhMaxQGelu;
          }},
         {"silu",
          {"swish"},
@@ -293,7 +306,7 @@ const std::vector<Entry>& entries() {
              const double s = sigmoid(x);
              return s * (1 + x * (1 - s));
            };
-           m.gh_max_q = kGaussHermiteMaxQ;
+           m.gh_max_q = kGhMaxQSilu;
          }},
         {"mish",
          {},
@@ -304,7 +317,7 @@ const std::vector<Entry>& entries() {
              const double t = std::tanh(softplus(x, 1, 30));
              return t + x * (1 - t * t) * sigmoid(x);
            };
-           m.gh_max_q = kGaussHermiteMaxQ;
+           m.gh_max_q = kGhMaxQMish;
          }},
         {"softplus",
          {},
@@ -317,7 +330,7 @@ const std::vector<Entry>& entries() {
            m.dphi = [beta, threshold](double x) {
              return beta * x > threshold ? 1.0 : sigmoid(beta * x);
            };
-           m.gh_max_q = kGaussHermiteMaxQ / (beta * beta);
+           m.gh_max_q = kGhMaxQSoftplus / (beta * beta);
            m.parameter = beta;
          }},
     };
@@ -484,8 +497,11 @@ Activation activation(const Spec& spec) {
     if (v != p.default_value) canonical.push_back(SpecArg{p.name, v, 0});
     values.push_back(std::move(v));
   }
-  // A single first argument prints positionally: leaky_relu(0.2), elu(0.5).
-  if (canonical.size() == 1 && canonical[0].key == e->params[0].name) canonical[0].key.clear();
+  // A single numeric first argument prints positionally: leaky_relu(0.2), elu(0.5).
+  if (canonical.size() == 1 && canonical[0].key == e->params[0].name &&
+      e->params[0].choices.empty()) {
+    canonical[0].key.clear();
+  }
 
   auto model = std::make_shared<detail::ActivationModel>();
   model->name = e->name;

@@ -88,8 +88,8 @@ FixedPoint iterate(const std::function<double(double)>& f, double x0, double lo,
   const auto diverged = [&](double x, double last) {
     r.value = x;
     r.iterations = evals;
-    r.message = "the map diverges from " + fmt_num(x0) + ": it reached " + fmt_num(x) +
-                " after " + std::to_string(evals) + " map evaluations (last step grew by a factor " +
+    r.message = "the map diverges from " + fmt_num(x0) + ": it reached " + fmt_num(x) + " after " +
+                std::to_string(evals) + " map evaluations (last step grew by a factor " +
                 fmt_num(x / last) + ")";
     return r;
   };
@@ -186,8 +186,8 @@ FixedPoint q_fixed_point_impl(const char* fn, const Activation& act, double sigm
   r.slope = q_slope(act, sigma_w2, sigma_b2, r.value, scale);
   r.stable = r.slope <= 1 + kStableSlack;
   if (!r.stable) {
-    r.message += "; unstable fixed point (slope " + fmt_num(r.slope) +
-                 " > 1): a q0 off it moves away";
+    r.message +=
+        "; unstable fixed point (slope " + fmt_num(r.slope) + " > 1): a q0 off it moves away";
   }
   return r;
 }
@@ -204,8 +204,8 @@ double q_star_impl(const char* fn, const Activation& act, double sigma_w2, doubl
 // sigma_b2) summing to 1, so it is increasing and convex on [0, 1]: for chi1 <= 1 nothing in
 // [0, 1) is fixed and c = 1 attracts; for chi1 > 1 exactly one c* in [0, 1) is fixed and
 // attracts, where the iteration from c = 0 (an increasing sequence) converges quadratically.
-FixedPoint c_fixed_point_at(const char* fn, const Activation& act, double sigma_w2,
-                            double sigma_b2, double q) {
+FixedPoint c_fixed_point_at(const char* fn, const Activation& act, double sigma_w2, double sigma_b2,
+                            double q) {
   TORCH_CHECK(q > 0, "torchinit::", fn, ": q* = 0 (", context(act, sigma_w2, sigma_b2),
               "): the signal vanishes, so correlations are undefined; use sigma_b2 > 0");
   const double chi = sigma_w2 * act.derivative_second_moment(q);
@@ -278,8 +278,10 @@ double chi1(const Activation& act, double sigma_w2, double sigma_b2, double q0) 
 
 double c_map(const Activation& act, double sigma_w2, double sigma_b2, double q, double c) {
   check_weights("c_map", sigma_w2, sigma_b2);
-  TORCH_CHECK(std::isfinite(q) && q > 0, "torchinit::c_map: q (the variance of each input's "
-              "pre-activation) must be finite and > 0, got ", q);
+  TORCH_CHECK(std::isfinite(q) && q > 0,
+              "torchinit::c_map: q (the variance of each input's "
+              "pre-activation) must be finite and > 0, got ",
+              q);
   check_c("c_map", "c", c);
   return c_map_unchecked(act, sigma_w2, sigma_b2, q, c);
 }
@@ -289,7 +291,8 @@ std::vector<double> c_sequence(const Activation& act, double sigma_w2, double si
   check_weights("c_sequence", sigma_w2, sigma_b2);
   TORCH_CHECK(std::isfinite(q0) && q0 > 0,
               "torchinit::c_sequence: q0 (the variance of each input's pre-activation) must be "
-              "finite and > 0, got ", q0);
+              "finite and > 0, got ",
+              q0);
   check_c("c_sequence", "c0", c0);
   check_depth("c_sequence", depth);
   std::vector<double> c(static_cast<size_t>(depth) + 1);

@@ -24,13 +24,15 @@
 //       smooth activations (tanh, sigmoid, gelu, silu, mish, softplus) by Gauss–Hermite with 128
 //         nodes (gauss_hermite.h), a 128 x 128 tensor-product rule for (z1, z2) with
 //         u1 = sqrt(q1) z1, u2 = sqrt(q2) (c z1 + sqrt(1-c^2) z2) (Cholesky factor), while q is
-//         small enough for the rule to be exact to ~1e-13 (see kGaussHermiteMaxQ in the source);
+//         small enough for the rule to be exact to ~1e-13 (tanh: q <= 0.5, mish: 1, sigmoid,
+//         gelu, silu: 2, softplus: 2 / beta^2);
 //       kinked activations (relu, leaky_relu, elu, selu: phi or phi' jumps at 0), and smooth ones
-//         at large q where they approach a step, by splitting at the kink and integrating each
-//         half line [0, inf) with Boost's double-exponential exp_sinh rule; the bivariate moments
+//         at larger q where they approach a step, by splitting at 0 and integrating each half
+//         line [0, inf) with Boost's double-exponential exp_sinh rule; the bivariate moments
 //         condition on z1 (split at 0) and integrate z2 on both sides of the point where u2 = 0.
-//         Plain Gauss–Hermite converges only algebraically across a kink (error ~1e-5 at 128
-//         nodes for relu); the split rule is accurate to ~1e-13.
+//         Plain Gauss–Hermite converges only algebraically across a kink (at 128 nodes: 1e-3 for
+//         E[relu(Z)], 3e-3 for E[elu'(Z)^2]); the split rule is accurate to ~1e-13 (softplus past
+//         its threshold, where phi jumps by log1p(e^-threshold)/beta, to ~1e-10).
 //   quadrature_only() gives the same activation with the closed forms switched off, so that each
 //   closed form can be checked against the quadrature.
 //

@@ -48,7 +48,7 @@ struct FixedPoint {
   double value = 0;  // the fixed point when converged, else the last iterate
   bool converged = false;
   bool stable = false;  // converged and slope <= 1 (an attractor of the iteration)
-  double slope = 0;     // derivative of the map at `value` (for c*: chi_c)
+  double slope = 0;     // when converged: derivative of the map at `value` (c*: chi_c)
   int iterations = 0;   // map evaluations used
   std::string message;  // what happened, in words (why it failed, when it did)
 };

@@ -1,12 +1,14 @@
 // Umbrella header for users. Library files include what they use instead.
 #pragma once
 
+#include "torchinit/activation.h"
 #include "torchinit/check.h"
 #include "torchinit/distribution.h"
 #include "torchinit/gain.h"
 #include "torchinit/init.h"
 #include "torchinit/initializer.h"
 #include "torchinit/layout.h"
+#include "torchinit/mean_field.h"
 #include "torchinit/module_layout.h"
 #include "torchinit/nn/basic_block.h"
 #include "torchinit/nn/bottleneck.h"
