@@ -233,10 +233,34 @@ void check_sparse(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, con
   test_marginal(r, nonzero, moments_of(nonzero), normal, o.alpha() / 5, o, true, dtype);
 }
 
+// Zero off the center tap; the center tap checked as an orthogonal matrix.
+void check_delta_orthogonal(CheckResult& r, const at::Tensor& c, at::ScalarType dtype,
+                            const Distribution& d, const CheckOptions& o) {
+  const Structure& st = d.structure();
+  at::Tensor w = c.reshape(st.shape);
+  at::Tensor center = w;
+  for (size_t i = 2; i < st.shape.size(); ++i) center = center.select(2, st.shape[i] / 2);
+  const int64_t nonzero = w.ne(0).sum().item<int64_t>() - center.ne(0).sum().item<int64_t>();
+  r.add(exact_statistic("off_center_zero", nonzero, w.numel() - center.numel(),
+                        "0 off the center tap"));
+  const at::Tensor tap = center.contiguous();
+  check_orthogonal(r, tap, moments_of(tap), dtype,
+                   Distribution::orthogonal(st.rows, st.cols, st.gain), o);
+}
+
 void check_exact(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, const Distribution& d) {
   at::Tensor expected;
   std::string what;
-  if (d.family() == "eye") {
+  if (d.family() == "block_constant") {
+    const auto& values = d.structure().block_values;
+    const int64_t k = int64_t(values.size());
+    TORCH_CHECK(c.dim() >= 1 && c.size(0) % k == 0, "torchinit::check: ", c.sizes(),
+                " does not split into ", k, " blocks along dim 0");
+    expected = at::zeros(c.sizes(), c.options());
+    for (int64_t b = 0; b < k; ++b)
+      expected.narrow(0, b * (c.size(0) / k), c.size(0) / k).fill_(values[b]);
+    what = d.str() + " by block";
+  } else if (d.family() == "eye") {
     expected = at::eye(d.structure().rows, d.structure().cols, c.options());
     what = "the identity";
   } else if (d.family() == "dirac") {
@@ -325,6 +349,8 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
   }
   if (theory.is_exact()) {
     check_exact(r, c, tensor.scalar_type(), theory);
+  } else if (theory.family() == "delta_orthogonal") {
+    check_delta_orthogonal(r, c, tensor.scalar_type(), theory, options);
   } else if (theory.kind() == Distribution::Kind::Orthogonal) {
     check_orthogonal(r, c, m, tensor.scalar_type(), theory, options);
   } else if (theory.family() == "sparse") {

@@ -239,6 +239,32 @@ Distribution Distribution::dirac(std::vector<int64_t> shape, int64_t groups) {
   return d;
 }
 
+Distribution Distribution::block_constant(std::vector<double> values) {
+  TORCH_CHECK(!values.empty(), "torchinit::Distribution::block_constant: no blocks");
+  std::vector<std::pair<double, Distribution>> parts;
+  for (double v : values) parts.emplace_back(1.0 / double(values.size()), constant(v));
+  Distribution d = mixture(std::move(parts), "block_constant");
+  d.structure_.block_values = std::move(values);
+  return d;
+}
+
+Distribution Distribution::delta_orthogonal(std::vector<int64_t> shape, double gain) {
+  TORCH_CHECK(shape.size() >= 3, "torchinit::Distribution::delta_orthogonal: needs [out, in, k…]");
+  int64_t taps = 1;
+  for (size_t i = 2; i < shape.size(); ++i) taps *= shape[i];
+  const double center = 1.0 / double(taps);
+  std::vector<std::pair<double, Distribution>> parts = {
+      {center, orthogonal(shape[0], shape[1], gain)}};
+  if (taps > 1) parts.emplace_back(1 - center, constant(0));
+  Distribution d = mixture(std::move(parts), "delta_orthogonal");
+  d.params_ = {{"gain", gain}};
+  d.structure_.rows = shape[0];
+  d.structure_.cols = shape[1];
+  d.structure_.gain = gain;
+  d.structure_.shape = std::move(shape);
+  return d;
+}
+
 double Distribution::std() const { return std::sqrt(mu2_); }
 
 bool Distribution::is_exact() const {

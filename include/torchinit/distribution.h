@@ -14,10 +14,11 @@ namespace torchinit {
 struct Structure {
   int64_t rows = 0;  // orthogonal, sparse, eye: the 2-D view [size(0), numel/size(0)]
   int64_t cols = 0;
-  double gain = 1;               // orthogonal: W W^T = gain^2 I (rows <= cols), W^T W otherwise
-  int64_t zeros_per_column = 0;  // sparse: exactly this many zeros in every column
-  int64_t groups = 1;            // dirac
-  std::vector<int64_t> shape;    // dirac: the full weight shape
+  double gain = 1;                   // orthogonal: W W^T = gain^2 I (rows <= cols), W^T W otherwise
+  int64_t zeros_per_column = 0;      // sparse: exactly this many zeros in every column
+  int64_t groups = 1;                // dirac
+  std::vector<int64_t> shape;        // dirac, delta_orthogonal: the full weight shape
+  std::vector<double> block_values;  // block_constant: equal blocks along dim 0, one value each
 };
 
 class Distribution {
@@ -36,6 +37,11 @@ class Distribution {
   static Distribution sparse(int64_t rows, int64_t cols, int64_t zeros_per_column, double std);
   static Distribution eye(int64_t rows, int64_t cols);
   static Distribution dirac(std::vector<int64_t> shape, int64_t groups);
+  // Equal blocks along dim 0, block b constant at values[b] (LSTM gate biases).
+  static Distribution block_constant(std::vector<double> values);
+  // Delta-orthogonal conv kernel [out, in, k…]: zero but at the center tap, which is a
+  // (semi-)orthogonal [out, in] matrix times gain.
+  static Distribution delta_orthogonal(std::vector<int64_t> shape, double gain);
   // Mixture of (weight, component), weights summing to 1; family "composite" unless renamed.
   static Distribution mixture(std::vector<std::pair<double, Distribution>> components,
                               std::string family = "composite");

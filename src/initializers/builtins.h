@@ -1,6 +1,8 @@
 // Registration of the built-in initializers (one function per file in src/initializers/).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <memory>
 
 namespace torchinit {
@@ -17,6 +19,12 @@ void register_orthogonal(Registry& r);        // orthogonal
 void register_sparse(Registry& r);            // sparse
 void register_eye(Registry& r);               // eye
 void register_dirac(Registry& r);             // dirac
+void register_forget_gate_bias(Registry& r);  // forget_gate_bias
+void register_delta_orthogonal(Registry& r);  // delta_orthogonal
+
+// Replaces the normal matrix in t ([rows, cols] view) by gain·Q of its QR, Q·sign(diag R).
+// Shared by orthogonal and delta_orthogonal.
+void orthogonalize_(at::Tensor& t, int64_t rows, int64_t cols, double gain);
 
 // Shared by trunc_normal and variance_scaling(distribution=truncated_normal).
 std::shared_ptr<Initializer> make_trunc_normal(double mean, double std, double a, double b);
@@ -31,6 +39,8 @@ inline void register_builtins(Registry& r) {
   register_sparse(r);
   register_eye(r);
   register_dirac(r);
+  register_forget_gate_bias(r);
+  register_delta_orthogonal(r);
 }
 
 }  // namespace detail

@@ -10,6 +10,19 @@
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
+
+void orthogonalize_(at::Tensor& t, int64_t rows, int64_t cols, double gain) {
+  // LAPACK works in float32/float64: half types are factorized in float32.
+  const auto work_type = t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  at::Tensor m = t.reshape({rows, cols}).to(work_type);
+  if (rows < cols) m = m.t();  // as torch.nn.init.orthogonal_: factorize wide matrices transposed
+  auto [q, r] = at::linalg_qr(m);
+  const at::Tensor d = r.diagonal();
+  q.mul_(d.ge(0).to(work_type).mul_(2).sub_(1));  // sign(diag R), with sign(0) = +1
+  if (rows < cols) q = q.t();
+  t.copy_(q.reshape(t.sizes()).mul_(gain));
+}
+
 namespace {
 
 class Orthogonal final : public Initializer {
@@ -24,29 +37,14 @@ class Orthogonal final : public Initializer {
   void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
     parallel_fill(
         t, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, 1); });
-    orthogonalize(t, p);
+    orthogonalize_(t, p.shape[0], p.numel() / p.shape[0], gain_);
   }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     t.normal_(0, 1);
-    orthogonalize(t, p);
+    orthogonalize_(t, p.shape[0], p.numel() / p.shape[0], gain_);
   }
 
  private:
-  // Replaces the normal matrix held by t with gain·Q of its QR factorization, as
-  // torch.nn.init.orthogonal_ does (wide matrices are factorized transposed).
-  void orthogonalize(at::Tensor& t, const ParamInfo& p) const {
-    const int64_t rows = p.shape[0], cols = p.numel() / rows;
-    // LAPACK works in float32/float64: half types are factorized in float32.
-    const auto work_type = t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-    at::Tensor m = t.reshape({rows, cols}).to(work_type);
-    if (rows < cols) m = m.t();
-    auto [q, r] = at::linalg_qr(m);
-    const at::Tensor d = r.diagonal();
-    q.mul_(d.ge(0).to(work_type).mul_(2).sub_(1));  // sign(diag R), with sign(0) = +1
-    if (rows < cols) q = q.t();
-    t.view_as(t).copy_(q.reshape(t.sizes()).mul_(gain_));
-  }
-
   double gain_;
 };
 

@@ -144,6 +144,23 @@ std::shared_ptr<Initializer> variance_scaling(const Args& args) {
       -1.0);
 }
 
+// Fixup (Zhang et al. 2019): He normal scaled by L^(-1/(2m-2)) for the layers of residual
+// branches with m layers in a network of L branches; zero the branches' last layers and the
+// classifier with other rules.
+std::shared_ptr<Initializer> fixup(const Args& args) {
+  const double layers = args.number("layers"), m = args.number("m");
+  TORCH_CHECK(layers >= 1 && layers == std::floor(layers) && std::isfinite(layers),
+              "torchinit::fixup: layers (residual branches) must be a positive integer, got ",
+              layers);
+  TORCH_CHECK(m >= 2 && m == std::floor(m) && std::isfinite(m),
+              "torchinit::fixup: m (layers per branch) must be an integer >= 2, got ", m);
+  const double gain = args.gain("gain");
+  const double scale = std::pow(layers, -1.0 / (2 * m - 2));
+  return std::make_shared<VarianceScaling>(
+      "fixup", Shape::Normal,
+      [gain, scale](const Fans& f) { return scale * gain / std::sqrt(double(f.fan_in)); }, gain);
+}
+
 std::vector<ArgSchema> kaiming_args() {
   return {{"a", ArgType::Number, "0", "negative slope of leaky_relu"},
           {"mode",
@@ -198,6 +215,15 @@ void register_variance_scaling(Registry& r) {
          {},
          {"LeCun normal (untruncated, as in the SELU paper).", "N(0, 1/fan_in)", kLeCun},
          [](const Args&) { return lecun(Shape::Normal, "lecun_normal"); }});
+  r.add({"fixup",
+         {},
+         {{"layers", ArgType::Number, std::nullopt, "number of residual branches L"},
+          {"m", ArgType::Number, "2", "layers per residual branch"},
+          {"gain", ArgType::Gain, "relu", "He gain of the branch nonlinearity"}},
+         {"Fixup residual-branch init (He normal scaled down with depth).",
+          "N(0, s^2), s = gain/sqrt(fan_in) · L^(-1/(2m-2))",
+          "Zhang et al. 2019, Fixup initialization: residual learning without normalization"},
+         fixup});
   r.add({"variance_scaling",
          {},
          {{"scale", ArgType::Number, "1", "target variance times fan"},

@@ -203,6 +203,25 @@ std::vector<InitCase> cases() {
        "dirac(groups=2)",
        {{8, 4, 3, 3}, {16, 3, 5}},
        [](const Shape& s) { return Distribution::dirac(s, 2); }},
+      // Structural schemes.
+      {"forget_gate_bias",
+       "forget_gate_bias(value=1)",
+       {{64}, {4}},
+       [](const Shape&) {
+         return Distribution::block_constant({0, 1, 0, 0});
+       }},
+      {"delta_orthogonal",
+       "delta_orthogonal",
+       {{64, 32, 3, 3}, {32, 64, 5}, {16, 16, 3, 3, 3}},
+       [](const Shape& s) { return Distribution::delta_orthogonal(s, 1.0); },
+       false},
+      {"fixup",
+       "fixup(layers=16)",
+       {kConv, kSquare},
+       [relu](const Shape& s) {
+         // He normal scaled by L^(-1/(2m-2)) = 16^(-1/2).
+         return Distribution::normal(0, relu / std::sqrt(fans_of(s).in) * 0.25);
+       }},
   };
 }
 
@@ -348,6 +367,10 @@ TEST_P(AgainstTheory, SamplesFollowTheTheory) {
       want = at::eye(p.shape[0], p.shape[1], at::TensorOptions().dtype(at::kDouble));
     } else if (d.family() == "dirac") {
       want = expected_dirac(p.shape, d.structure().groups);
+    } else if (d.family() == "block_constant") {
+      // Gate blocks i, f, g, o of an LSTM bias: only the forget gate is nonzero.
+      want = at::zeros(p.shape, at::TensorOptions().dtype(at::kDouble));
+      want.narrow(0, p.shape[0] / 4, p.shape[0] / 4).fill_(1);
     } else {
       want = at::full(p.shape, d.mean(), at::TensorOptions().dtype(at::kDouble));
     }
@@ -369,6 +392,13 @@ TEST_P(AgainstTheory, SamplesFollowTheTheory) {
   }
   if (d.kind() == Distribution::Kind::Orthogonal) {
     EXPECT_TRUE(IsSemiOrthogonal(t, d.structure().gain));
+  }
+  if (d.family() == "delta_orthogonal") {
+    // Zero everywhere but the center tap, which is semi-orthogonal.
+    at::Tensor center = t;
+    for (size_t i = 2; i < p.shape.size(); ++i) center = center.select(2, p.shape[i] / 2);
+    EXPECT_TRUE(IsSemiOrthogonal(center.contiguous(), d.structure().gain));
+    EXPECT_EQ(t.ne(0).sum().item<int64_t>(), center.ne(0).sum().item<int64_t>());
   }
   if (d.family() == "sparse") {
     const int64_t rows = p.shape[0], cols = p.shape[1];

@@ -255,5 +255,50 @@ TEST(Plan, EveryPresetAppliesAndChecks) {
             std::string::npos);
 }
 
+TEST(Plan, StructuralSchemes) {
+  // LSTM forget-gate bias 1 (Jozefowicz et al. 2015): PyTorch sums bias_ih and bias_hh, so one
+  // carries the 1 and the other is zero.
+  tnn::LSTM lstm(tnn::LSTMOptions(8, 16));
+  const Report rep = Plan::parse(R"(
+      @LSTM.bias_ih* = forget_gate_bias(1)
+      @LSTM.bias_hh* = zeros
+      :recurrent = orthogonal
+      :input = xavier_uniform
+  )")
+                         .apply(*lstm, ApplyOptions().seed(2));
+  const at::Tensor b = lstm->named_parameters()["bias_ih_l0"];
+  EXPECT_TRUE(b.narrow(0, 16, 16).eq(1).all().item<bool>());
+  EXPECT_EQ(b.ne(0).sum().item<int64_t>(), 16);
+  EXPECT_TRUE(check(*lstm, rep).passed());
+  // IRNN (Le et al. 2015): identity recurrent weights, zero biases.
+  tnn::RNN rnn(tnn::RNNOptions(8, 16).nonlinearity(torch::kReLU));
+  Plan::parse(R"(
+      @RNN.weight_hh* = eye
+      @RNN.bias* = zeros
+      :input = normal(std=0.001)
+  )")
+      .apply(*rnn, ApplyOptions().seed(1));
+  EXPECT_TRUE(rnn->named_parameters()["weight_hh_l0"].equal(at::eye(16)));
+  // Delta-orthogonal convs (Xiao et al. 2018), Fixup (Zhang et al. 2019), a zeroed named layer.
+  tnn::Sequential net(tnn::Conv2d(tnn::Conv2dOptions(16, 32, 3)),
+                      tnn::Conv2d(tnn::Conv2dOptions(32, 32, 3)), tnn::Linear(32, 10));
+  const Report r2 = Plan::parse(R"(
+      0.weight = delta_orthogonal(gain=relu)
+      1.weight = fixup(layers=4)
+      2.weight = zeros
+      :bias = zeros
+  )")
+                        .apply(*net, ApplyOptions().seed(3));
+  EXPECT_EQ(r2.at("0.weight").theory.family(), "delta_orthogonal");
+  EXPECT_DOUBLE_EQ(r2.at("1.weight").theory.std(), std::sqrt(2.0 / (32 * 9)) / 2);
+  EXPECT_TRUE(net[2]->as<tnn::Linear>()->weight.eq(0).all().item<bool>());
+  const ModuleCheck mc = check(*net, r2);
+  EXPECT_TRUE(mc.passed()) << mc.table();
+  // A delta-orthogonal kernel with a nonzero off-center tap is rejected.
+  at::Tensor w = net[0]->as<tnn::Conv2d>()->weight.detach().clone();
+  w[0][0][0][0] = 0.5;
+  EXPECT_TRUE(check(w, r2.at("0.weight").theory).rejected());
+}
+
 }  // namespace
 }  // namespace torchinit

@@ -1,0 +1,60 @@
+// forget_gate_bias(value): an LSTM bias [4·hidden] that is `value` on the forget gate and 0 on
+// the input, cell and output gates (PyTorch's gate order i, f, g, o), so that early in training
+// the cell remembers (Gers et al. 2000; Jozefowicz et al. 2015). PyTorch adds bias_ih and
+// bias_hh: give this to one of them and zeros to the other.
+#include <cmath>
+
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+constexpr int64_t kGates = 4;
+constexpr int64_t kForget = 1;
+
+class ForgetGateBias final : public Initializer {
+ public:
+  explicit ForgetGateBias(double value) : value_(value) {}
+  void validate(const ParamInfo& p) const override {
+    require_dims(p, 1, 1, "forget_gate_bias", "it is for LSTM biases [4·hidden]");
+    TORCH_CHECK(p.shape[0] % kGates == 0, "torchinit::forget_gate_bias: size ", p.shape[0],
+                " of shape ", p.shape_str(),
+                " is not 4·hidden; apply it to an LSTM's bias_ih/bias_hh");
+  }
+  Distribution theory(const ParamInfo&) const override {
+    std::vector<double> values(kGates, 0.0);
+    values[kForget] = value_;
+    return Distribution::block_constant(values);
+  }
+  void fill(at::Tensor& t, const ParamInfo& p, const Stream&) const override { fill_torch(t, p); }
+  void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
+    const int64_t hidden = p.shape[0] / kGates;
+    t.zero_();
+    t.narrow(0, kForget * hidden, hidden).fill_(value_);
+  }
+
+ private:
+  double value_;
+};
+
+}  // namespace
+
+void register_forget_gate_bias(Registry& r) {
+  r.add({"forget_gate_bias",
+         {"lstm_forget_bias"},
+         {{"value", ArgType::Number, "1", "forget-gate bias"}},
+         {"LSTM bias with the forget gate at value, other gates 0.",
+          "b[h:2h] = value, else 0 (gates i, f, g, o)",
+          "Gers et al. 2000; Jozefowicz et al. 2015, An empirical exploration of recurrent "
+          "network architectures"},
+         [](const Args& a) {
+           const double v = a.number("value");
+           TORCH_CHECK(std::isfinite(v), "torchinit::forget_gate_bias: value must be finite, got ",
+                       v);
+           return std::make_shared<ForgetGateBias>(v);
+         }});
+}
+
+}  // namespace torchinit::detail
