@@ -2,7 +2,7 @@
 # Installs the Debian packages torchinit needs that are missing; does nothing when all are there.
 set -euo pipefail
 
-packages=(cmake g++ make libtorch-dev libfmt-dev libgtest-dev libgmock-dev librandom123-dev
+packages=(cmake g++ make ccache libtorch-dev libfmt-dev libgtest-dev libgmock-dev librandom123-dev
   libboost-math-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev libopenblas0-pthread)
 
 missing=()

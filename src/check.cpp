@@ -233,6 +233,20 @@ void check_sparse(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, con
   test_marginal(r, nonzero, moments_of(nonzero), normal, o.alpha() / 5, o, true, dtype);
 }
 
+// chrono: gates g, o zero; gate i exactly -f; gate f ~ ln U(1, t_max - 1).
+void check_chrono(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, const Distribution& d,
+                  const CheckOptions& o) {
+  TORCH_CHECK(c.dim() == 1 && c.size(0) % 4 == 0,
+              "torchinit::check: chrono needs a [4H] bias, got ", c.sizes());
+  const int64_t h = c.size(0) / 4;
+  const at::Tensor i = c.narrow(0, 0, h), f = c.narrow(0, h, h), rest = c.narrow(0, 2 * h, 2 * h);
+  r.add(exact_statistic("gates_g_o_zero", rest.ne(0).sum().item<int64_t>(), 2 * h, "0"));
+  r.add(exact_statistic("gate_i_is_minus_f", i.add(f).ne(0).sum().item<int64_t>(), h, "-f"));
+  const Distribution forget = d.components()[1].second;  // ln U(1, t_max - 1)
+  const at::Tensor fc = f.contiguous();
+  test_marginal(r, fc, moments_of(fc), forget, o.alpha() / 4, o, true, dtype);
+}
+
 // Zero off the center tap; the center tap checked as an orthogonal matrix.
 void check_delta_orthogonal(CheckResult& r, const at::Tensor& c, at::ScalarType dtype,
                             const Distribution& d, const CheckOptions& o) {
@@ -349,6 +363,8 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
   }
   if (theory.is_exact()) {
     check_exact(r, c, tensor.scalar_type(), theory);
+  } else if (theory.family() == "chrono") {
+    check_chrono(r, c, tensor.scalar_type(), theory, options);
   } else if (theory.family() == "delta_orthogonal") {
     check_delta_orthogonal(r, c, tensor.scalar_type(), theory, options);
   } else if (theory.kind() == Distribution::Kind::Orthogonal) {

@@ -239,6 +239,40 @@ Distribution Distribution::dirac(std::vector<int64_t> shape, int64_t groups) {
   return d;
 }
 
+Distribution Distribution::log_uniform(double lo, double hi, double sign) {
+  TORCH_CHECK(
+      std::isfinite(lo) && std::isfinite(hi) && lo > 0 && lo < hi && (sign == 1 || sign == -1),
+      "torchinit::Distribution::log_uniform: expected 0 < lo < hi and sign = +-1, got lo=", lo,
+      ", hi=", hi, ", sign=", sign);
+  Distribution d(Kind::LogUniform, "log_uniform");
+  d.params_ = {{"lo", lo}, {"hi", hi}, {"sign", sign}};
+  // E[(ln U)^k] = [u sum_j (-1)^(k-j) k!/j! (ln u)^j]_lo^hi / (hi - lo).
+  auto antiderivative = [](double u, int k) {
+    double sum = 0, factorial_ratio = 1;  // k!/j! for j = k, k-1, ...
+    for (int j = k; j >= 0; --j) {
+      sum += ((k - j) % 2 ? -1.0 : 1.0) * factorial_ratio * std::pow(std::log(u), j);
+      factorial_ratio *= j;
+    }
+    return u * sum;
+  };
+  double r[5];
+  for (int k = 1; k <= 4; ++k) r[k] = (antiderivative(hi, k) - antiderivative(lo, k)) / (hi - lo);
+  const auto c = central_from_raw(r[1], r[2], r[3], r[4]);
+  d.set_moments(sign * r[1], c[0], sign * c[1], c[2]);
+  return d;
+}
+
+Distribution Distribution::chrono(double t_max) {
+  TORCH_CHECK(std::isfinite(t_max) && t_max > 2,
+              "torchinit::Distribution::chrono: t_max must be > 2, got ", t_max);
+  Distribution d = mixture({{0.25, log_uniform(1, t_max - 1, -1)},
+                            {0.25, log_uniform(1, t_max - 1, 1)},
+                            {0.5, constant(0)}},
+                           "chrono");
+  d.params_ = {{"t_max", t_max}};
+  return d;
+}
+
 Distribution Distribution::block_constant(std::vector<double> values) {
   TORCH_CHECK(!values.empty(), "torchinit::Distribution::block_constant: no blocks");
   std::vector<std::pair<double, Distribution>> parts;
@@ -303,6 +337,12 @@ double Distribution::cdf(double x) const {
       if (n == 1) return y >= 0 ? 0.5 : 0.0;  // the coordinate is +-1 with equal odds
       const double half = 0.5 * boost::math::ibeta(0.5, (n - 1) / 2, y * y);
       return y >= 0 ? 0.5 + half : 0.5 - half;
+    }
+    case Kind::LogUniform: {
+      const double lo = params_[0].second, hi = params_[1].second, sign = params_[2].second;
+      const double u = std::exp(sign * x);  // x = sign ln U  <=>  U = e^(sign x)
+      const double below = std::clamp((u - lo) / (hi - lo), 0.0, 1.0);  // P(U <= u)
+      return sign > 0 ? below : 1.0 - below;
     }
     case Kind::Mixture: {
       double p = 0;

@@ -46,6 +46,8 @@ double reach(const Distribution& d) {
     }
     case Distribution::Kind::Orthogonal:
       return d.structure().gain;
+    case Distribution::Kind::LogUniform:
+      return std::max(std::abs(std::log(d.param("lo"))), std::abs(std::log(d.param("hi"))));
     case Distribution::Kind::Mixture: {
       double r = 0;
       for (const auto& c : d.components()) r = std::max(r, reach(c.second));

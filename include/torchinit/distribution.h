@@ -23,7 +23,7 @@ struct Structure {
 
 class Distribution {
  public:
-  enum class Kind { Constant, Uniform, Normal, TruncatedNormal, Orthogonal, Mixture };
+  enum class Kind { Constant, Uniform, Normal, TruncatedNormal, Orthogonal, LogUniform, Mixture };
 
   // Families. Parameters are validated (std > 0, a < b, …) with c10::Error.
   static Distribution constant(double value);
@@ -37,6 +37,10 @@ class Distribution {
   static Distribution sparse(int64_t rows, int64_t cols, int64_t zeros_per_column, double std);
   static Distribution eye(int64_t rows, int64_t cols);
   static Distribution dirac(std::vector<int64_t> shape, int64_t groups);
+  // sign·ln(U), U ~ U(lo, hi), 0 < lo < hi (chrono's gate biases).
+  static Distribution log_uniform(double lo, double hi, double sign = 1);
+  // chrono(t_max) LSTM bias [4H]: gate f = ln U, U ~ U(1, t_max - 1); gate i = -f; g, o = 0.
+  static Distribution chrono(double t_max);
   // Equal blocks along dim 0, block b constant at values[b] (LSTM gate biases).
   static Distribution block_constant(std::vector<double> values);
   // Delta-orthogonal conv kernel [out, in, k…]: zero but at the center tap, which is a

@@ -21,6 +21,7 @@ void register_eye(Registry& r);               // eye
 void register_dirac(Registry& r);             // dirac
 void register_forget_gate_bias(Registry& r);  // forget_gate_bias
 void register_delta_orthogonal(Registry& r);  // delta_orthogonal
+void register_chrono(Registry& r);            // chrono
 
 // Replaces the normal matrix in t ([rows, cols] view) by gain·Q of its QR, Q·sign(diag R).
 // Shared by orthogonal and delta_orthogonal.
@@ -41,6 +42,7 @@ inline void register_builtins(Registry& r) {
   register_dirac(r);
   register_forget_gate_bias(r);
   register_delta_orthogonal(r);
+  register_chrono(r);
 }
 
 }  // namespace detail

@@ -111,6 +111,7 @@ TEST(ZeroElements, NoOpForEveryInitializer) {
     const std::string spec = name == "constant" ? "constant(val=2)"
                              : name == "sparse" ? "sparse(0.5)"
                              : name == "fixup"  ? "fixup(layers=4)"
+                             : name == "chrono" ? "chrono(t_max=10)"
                                                 : name;
     for (const std::vector<int64_t>& shape :
          std::vector<std::vector<int64_t>>{{0}, {0, 5}, {5, 0}, {0, 3, 3, 3}, {4, 0, 3}}) {

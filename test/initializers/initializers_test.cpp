@@ -215,6 +215,11 @@ std::vector<InitCase> cases() {
        {{64, 32, 3, 3}, {32, 64, 5}, {16, 16, 3, 3, 3}},
        [](const Shape& s) { return Distribution::delta_orthogonal(s, 1.0); },
        false},
+      {"chrono",
+       "chrono(t_max=100)",
+       {{4096}, {256}},
+       [](const Shape&) { return Distribution::chrono(100); },
+       false},
       {"fixup",
        "fixup(layers=16)",
        {kConv, kSquare},
@@ -392,6 +397,17 @@ TEST_P(AgainstTheory, SamplesFollowTheTheory) {
   }
   if (d.kind() == Distribution::Kind::Orthogonal) {
     EXPECT_TRUE(IsSemiOrthogonal(t, d.structure().gain));
+  }
+  if (d.family() == "chrono") {
+    // Gates i, f, g, o: -ln u, ln u with u ~ U(1, 99), 0, 0.
+    const int64_t h = p.shape[0] / 4;
+    const at::Tensor w = t.to(at::kDouble);
+    EXPECT_TRUE(w.narrow(0, 0, h).add(w.narrow(0, h, h)).eq(0).all().item<bool>());
+    EXPECT_TRUE(w.narrow(0, 2 * h, 2 * h).eq(0).all().item<bool>());
+    const at::Tensor f = w.narrow(0, h, h);
+    EXPECT_TRUE(f.ge(0).all().item<bool>() && f.le(std::log(99.0) + 1e-6).all().item<bool>());
+    EXPECT_TRUE(SamplesMatch(torchinit::testutil::to_doubles(f.contiguous()),
+                             torchinit::Distribution::log_uniform(1, 99)));
   }
   if (d.family() == "delta_orthogonal") {
     // Zero everywhere but the center tap, which is semi-orthogonal.

@@ -270,6 +270,20 @@ TEST(Plan, StructuralSchemes) {
   EXPECT_TRUE(b.narrow(0, 16, 16).eq(1).all().item<bool>());
   EXPECT_EQ(b.ne(0).sum().item<int64_t>(), 16);
   EXPECT_TRUE(check(*lstm, rep).passed());
+  // Chrono (Tallec & Ollivier 2018), on a fresh LSTM.
+  tnn::LSTM chrono_lstm(tnn::LSTMOptions(8, 256));
+  const Report cr = Plan::parse(R"(
+      @LSTM.bias_ih* = chrono(t_max=50)
+      @LSTM.bias_hh* = zeros
+      :recurrent = orthogonal
+      :input = xavier_uniform
+  )")
+                        .apply(*chrono_lstm, ApplyOptions().seed(4));
+  const ModuleCheck chrono_check = check(*chrono_lstm, cr);
+  EXPECT_TRUE(chrono_check.passed()) << chrono_check.table();
+  at::Tensor broken = chrono_lstm->named_parameters()["bias_ih_l0"].detach().clone();
+  broken[3] = 0.5;  // gate i no longer -f
+  EXPECT_TRUE(check(broken, cr.at("bias_ih_l0").theory).rejected());
   // IRNN (Le et al. 2015): identity recurrent weights, zero biases.
   tnn::RNN rnn(tnn::RNNOptions(8, 16).nonlinearity(torch::kReLU));
   Plan::parse(R"(

@@ -1,0 +1,67 @@
+// chrono(t_max): LSTM bias [4H] from Tallec & Ollivier 2018 (Can recurrent neural networks warp
+// time?): forget-gate bias b_f = ln U, U ~ U(1, t_max - 1), input-gate bias b_i = -b_f, cell and
+// output gates 0, so the memory time scales spread over [1, t_max]. PyTorch sums bias_ih and
+// bias_hh: give chrono to one and zeros to the other.
+#include <ATen/ops/empty.h>
+
+#include <cmath>
+
+#include "initializers/builtins.h"
+#include "initializers/fill_helpers.h"
+#include "torchinit/registry.h"
+
+namespace torchinit::detail {
+namespace {
+
+class Chrono final : public Initializer {
+ public:
+  explicit Chrono(double t_max) : t_max_(t_max) {}
+  void validate(const ParamInfo& p) const override {
+    require_dims(p, 1, 1, "chrono", "it is for LSTM biases [4·hidden]");
+    TORCH_CHECK(p.shape[0] % 4 == 0, "torchinit::chrono: size ", p.shape[0], " of shape ",
+                p.shape_str(), " is not 4·hidden; apply it to an LSTM's bias_ih/bias_hh");
+  }
+  Distribution theory(const ParamInfo&) const override { return Distribution::chrono(t_max_); }
+  void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
+    at::Tensor u = at::empty({p.shape[0] / 4}, t.options());
+    parallel_fill(u, [&](auto* out, int64_t first, int64_t n) {
+      fill_uniform(out, first, n, s, 1.0, t_max_ - 1);
+    });
+    place(t, u);
+  }
+  void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
+    at::Tensor u = at::empty({p.shape[0] / 4}, t.options());
+    u.uniform_(1.0, t_max_ - 1);
+    place(t, u);
+  }
+
+ private:
+  // Gates i, f, g, o (PyTorch's order): -ln u, ln u, 0, 0.
+  static void place(at::Tensor& t, const at::Tensor& u) {
+    const int64_t h = u.size(0);
+    t.zero_();
+    t.narrow(0, h, h).copy_(u.log());
+    t.narrow(0, 0, h).copy_(t.narrow(0, h, h).neg());
+  }
+
+  double t_max_;
+};
+
+}  // namespace
+
+void register_chrono(Registry& r) {
+  r.add({"chrono",
+         {},
+         {{"t_max", ArgType::Number, std::nullopt, "longest expected dependency, in time steps"}},
+         {"Chrono LSTM bias: forget gate ln U(1, t_max-1), input gate its negative.",
+          "b_f = ln u, u ~ U(1, t_max - 1); b_i = -b_f; b_g = b_o = 0",
+          "Tallec & Ollivier 2018, Can recurrent neural networks warp time?"},
+         [](const Args& a) {
+           const double t_max = a.number("t_max");
+           TORCH_CHECK(std::isfinite(t_max) && t_max > 2,
+                       "torchinit::chrono: t_max must be a finite number > 2, got ", t_max);
+           return std::make_shared<Chrono>(t_max);
+         }});
+}
+
+}  // namespace torchinit::detail
