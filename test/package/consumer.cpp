@@ -8,7 +8,8 @@
 
 int main() {
   at::Tensor w = at::empty({256, 128});
-  torchinit::init_(w, "xavier_uniform(gain=relu)", torchinit::InitOptions().seed(7).key("fc1.weight"));
+  torchinit::init_(w, "xavier_uniform(gain=relu)",
+                   torchinit::InitOptions().seed(7).key("fc1.weight"));
   const torchinit::Distribution d = torchinit::theory("xavier_uniform(gain=relu)", w.sizes());
   const double bound = d.param("b");
   const double expected = std::sqrt(2.0) * std::sqrt(6.0 / (256 + 128));
