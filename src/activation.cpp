@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "spec_args.h"
 #include "torchinit/gauss_hermite.h"
 #include "torchinit/spec.h"
 
@@ -182,12 +183,8 @@ double softplus(double x, double beta, double threshold) {
 // ---- registry ---------------------------------------------------------------------------------
 
 // One argument: a number (finite; > 0 when `positive`) or one identifier of `choices`.
-struct Param {
-  std::string name;
-  SpecValue default_value;
-  std::vector<std::string> choices;  // empty: a number
-  bool positive = false;
-};
+using Param = detail::SpecParam;
+using detail::where;
 
 struct Entry {
   std::string name;
@@ -339,22 +336,6 @@ const std::vector<Entry>& entries() {
   return *table;
 }
 
-std::string where(const Spec& spec, int column) {
-  if (spec.source().empty() || column <= 0) return "";
-  return " at column " + std::to_string(column) + "\n" + caret(spec.source(), column);
-}
-
-std::string signature(const Entry& e) {
-  if (e.params.empty()) return e.name;
-  std::string s = e.name + "(";
-  for (size_t i = 0; i < e.params.size(); ++i) {
-    const Param& p = e.params[i];
-    s += (i ? ", " : "") + p.name + "=";
-    s += p.choices.empty() ? p.default_value.str() : c10::Join("|", p.choices);
-  }
-  return s + ")";
-}
-
 const Entry* find_entry(std::string_view name) {
   for (const Entry& e : entries()) {
     if (e.name == name || std::find(e.aliases.begin(), e.aliases.end(), name) != e.aliases.end())
@@ -442,48 +423,8 @@ Activation activation(const Spec& spec) {
   TORCH_CHECK(e, kWho, ": unknown activation '", spec.name(), "';",
               did_you_mean(spec.name(), activation_names()), " expected one of ",
               c10::Join(", ", activation_names()), where(spec, spec.column()));
-  std::vector<std::optional<SpecValue>> given(e->params.size());
-  size_t position = 0;
-  for (const SpecArg& arg : spec.args()) {
-    size_t index = 0;
-    if (arg.key.empty()) {
-      TORCH_CHECK(
-          position < e->params.size(), kWho, ": ", e->name, " takes ",
-          e->params.empty()
-              ? std::string("no arguments")
-              : "at most " + std::to_string(e->params.size()) + " argument(s): " + signature(*e),
-          ", got ", spec.args().size(), "; remove the extra argument", where(spec, arg.column));
-      index = position++;
-    } else {
-      std::vector<std::string> names;
-      for (const Param& p : e->params) names.push_back(p.name);
-      const auto it = std::find(names.begin(), names.end(), arg.key);
-      TORCH_CHECK(it != names.end(), kWho, ": ", e->name, " has no argument '", arg.key, "';",
-                  did_you_mean(arg.key, names), " it takes ", signature(*e),
-                  where(spec, arg.column));
-      index = static_cast<size_t>(it - names.begin());
-      TORCH_CHECK(!given[index], kWho, ": ", e->name, " argument '", arg.key,
-                  "' is given twice; keep one", where(spec, arg.column));
-    }
-    const Param& p = e->params[index];
-    const SpecValue& v = arg.value;
-    if (p.choices.empty()) {
-      TORCH_CHECK(v.kind == SpecValue::Kind::Number, kWho, ": ", e->name, " argument '", p.name,
-                  "' expects a number, got ", SpecValue::kind_name(v.kind), " ", v.str(),
-                  where(spec, v.column));
-      TORCH_CHECK(std::isfinite(v.number) && (!p.positive || v.number > 0), kWho, ": ", e->name,
-                  " argument '", p.name, "' expects a finite number", p.positive ? " > 0" : "",
-                  ", got ", v.str(), where(spec, v.column));
-    } else {
-      const bool word = v.kind == SpecValue::Kind::Identifier || v.kind == SpecValue::Kind::String;
-      const std::string got = word ? v.text : v.str();
-      TORCH_CHECK(word && std::find(p.choices.begin(), p.choices.end(), got) != p.choices.end(),
-                  kWho, ": ", e->name, " argument '", p.name, "' expects one of ",
-                  c10::Join(", ", p.choices), ", got '", got, "';", did_you_mean(got, p.choices),
-                  where(spec, v.column));
-    }
-    given[index] = v;
-  }
+  const std::vector<std::optional<SpecValue>> given =
+      detail::bind_args(spec, kWho, e->name, e->params);
 
   std::vector<SpecValue> values;
   std::vector<SpecArg> canonical;  // the arguments that differ from their default

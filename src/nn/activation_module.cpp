@@ -11,17 +11,15 @@
 #include <optional>
 #include <utility>
 
+#include "spec_args.h"
+
 namespace torchinit::nn {
 namespace {
 
 // One argument of an activation: a number (finite, > min when `positive`) or one identifier
 // of `choices`.
-struct Param {
-  std::string name;
-  SpecValue default_value;
-  std::vector<std::string> choices;  // empty: a number
-  bool positive = false;
-};
+using Param = torchinit::detail::SpecParam;
+using torchinit::detail::where;
 
 struct Activation {
   std::string name;
@@ -92,22 +90,6 @@ const std::vector<Activation>& activations() {
   return *table;
 }
 
-std::string where(const Spec& spec, int column) {
-  if (spec.source().empty() || column <= 0) return "";
-  return " at column " + std::to_string(column) + "\n" + caret(spec.source(), column);
-}
-
-std::string signature(const Activation& a) {
-  if (a.params.empty()) return a.name;
-  std::string s = a.name + "(";
-  for (size_t i = 0; i < a.params.size(); ++i) {
-    s += (i ? ", " : "") + a.params[i].name + "=";
-    const Param& p = a.params[i];
-    s += p.choices.empty() ? p.default_value.str() : c10::Join("|", p.choices);
-  }
-  return s + ")";
-}
-
 const Activation* find(std::string_view name) {
   for (const Activation& a : activations()) {
     if (a.name == name || std::find(a.aliases.begin(), a.aliases.end(), name) != a.aliases.end()) {
@@ -123,48 +105,8 @@ std::pair<const Activation*, std::vector<SpecValue>> bind(const Spec& spec, std:
   TORCH_CHECK(a, who, ": unknown activation '", spec.name(), "';",
               did_you_mean(spec.name(), activation_names()), " expected one of ",
               c10::Join(", ", activation_names()), where(spec, spec.column()));
-  std::vector<std::optional<SpecValue>> given(a->params.size());
-  size_t position = 0;
-  for (const SpecArg& arg : spec.args()) {
-    size_t index = 0;
-    if (arg.key.empty()) {
-      TORCH_CHECK(
-          position < a->params.size(), who, ": ", a->name, " takes ",
-          a->params.size() == 0
-              ? std::string("no arguments")
-              : "at most " + std::to_string(a->params.size()) + " argument(s): " + signature(*a),
-          ", got ", spec.args().size(), "; remove the extra argument", where(spec, arg.column));
-      index = position++;
-    } else {
-      std::vector<std::string> names;
-      for (const Param& p : a->params) names.push_back(p.name);
-      const auto it = std::find(names.begin(), names.end(), arg.key);
-      TORCH_CHECK(it != names.end(), who, ": ", a->name, " has no argument '", arg.key, "';",
-                  did_you_mean(arg.key, names), " it takes ", signature(*a),
-                  where(spec, arg.column));
-      index = static_cast<size_t>(it - names.begin());
-      TORCH_CHECK(!given[index], who, ": ", a->name, " argument '", arg.key,
-                  "' is given twice; keep one", where(spec, arg.column));
-    }
-    const Param& p = a->params[index];
-    const SpecValue& v = arg.value;
-    if (p.choices.empty()) {
-      TORCH_CHECK(v.kind == SpecValue::Kind::Number, who, ": ", a->name, " argument '", p.name,
-                  "' expects a number, got ", SpecValue::kind_name(v.kind), " ", v.str(),
-                  where(spec, v.column));
-      TORCH_CHECK(std::isfinite(v.number) && (!p.positive || v.number > 0), who, ": ", a->name,
-                  " argument '", p.name, "' expects a finite number", p.positive ? " > 0" : "",
-                  ", got ", v.str(), where(spec, v.column));
-    } else {
-      const bool word = v.kind == SpecValue::Kind::Identifier || v.kind == SpecValue::Kind::String;
-      const std::string got = word ? v.text : v.str();
-      TORCH_CHECK(word && std::find(p.choices.begin(), p.choices.end(), got) != p.choices.end(),
-                  who, ": ", a->name, " argument '", p.name, "' expects one of ",
-                  c10::Join(", ", p.choices), ", got '", got, "';", did_you_mean(got, p.choices),
-                  where(spec, v.column));
-    }
-    given[index] = v;
-  }
+  const std::vector<std::optional<SpecValue>> given =
+      torchinit::detail::bind_args(spec, who, a->name, a->params);
   std::vector<SpecValue> values;
   for (size_t i = 0; i < a->params.size(); ++i) {
     values.push_back(given[i] ? *given[i] : a->params[i].default_value);
