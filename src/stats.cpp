@@ -23,22 +23,59 @@ constexpr double kPi = 3.14159265358979323846;
 // ---------------------------------------------------------------------------------------------
 // Moments
 
+// Independent accumulators per block: fixed-order lanes that the compiler turns into SIMD
+// registers (no -ffast-math needed, and the lanes fix the summation order on every ISA).
+constexpr int kLanes = 16;
+
+// Clones for AVX-512 and AVX2 chosen at load time (ifunc); stats.cpp is compiled with
+// -ffp-contract=off so every clone rounds exactly like the baseline.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TORCHINIT_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TORCHINIT_SIMD_CLONES
+#endif
+
 // Moments of one block of y = x - shift: power sums of d = y - c around the block's mean c,
 // then moved exactly to the true mean c + e, e = sum(d) / len (e is only the rounding of c).
+// Two passes over the block, the second from cache: one read of memory.
 template <typename T>
-Moments block_moments(const T* x, int64_t len, double shift) {
+TORCHINIT_SIMD_CLONES Moments block_moments(const T* x, int64_t len, double shift) {
   const double n = static_cast<double>(len);
+  const int64_t body = len - len % kLanes;
+  double lane_sum[kLanes] = {};
+  for (int64_t i = 0; i < body; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lane_sum[j] += static_cast<double>(x[i + j]) - shift;
+  }
   double sum = 0;
-  for (int64_t i = 0; i < len; ++i) sum += static_cast<double>(x[i]) - shift;
+  for (int64_t i = body; i < len; ++i) sum += static_cast<double>(x[i]) - shift;
+  for (double v : lane_sum) sum += v;
   const double c = sum / n;
+
+  double a1[kLanes] = {}, a2[kLanes] = {}, a3[kLanes] = {}, a4[kLanes] = {};
+  for (int64_t i = 0; i < body; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      const double d = (static_cast<double>(x[i + j]) - shift) - c;
+      const double d2 = d * d;
+      a1[j] += d;
+      a2[j] += d2;
+      a3[j] += d2 * d;
+      a4[j] += d2 * d2;
+    }
+  }
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
-  for (int64_t i = 0; i < len; ++i) {
+  for (int64_t i = body; i < len; ++i) {
     const double d = (static_cast<double>(x[i]) - shift) - c;
     const double d2 = d * d;
     s1 += d;
     s2 += d2;
     s3 += d2 * d;
     s4 += d2 * d2;
+  }
+  for (int j = 0; j < kLanes; ++j) {
+    s1 += a1[j];
+    s2 += a2[j];
+    s3 += a3[j];
+    s4 += a4[j];
   }
   const double e = s1 / n;
   Moments m;
@@ -57,7 +94,7 @@ Moments moments_of(const T* x, int64_t n, const char* function) {
   if (n < 0) fail(function, "negative count " + std::to_string(n));
   if (n == 0) return Moments();
   if (x == nullptr) fail(function, "null data pointer");
-  constexpr int64_t kBlock = 1024;
+  constexpr int64_t kBlock = 4096;  // 32 KiB of float64: the second pass hits L1/L2
   const double shift = static_cast<double>(x[0]);
   Moments total;
   for (int64_t start = 0; start < n; start += kBlock) {

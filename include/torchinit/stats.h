@@ -37,7 +37,7 @@ struct Moments {
   double central_moment(int k) const;  // m_k / n for k = 2, 3, 4; needs n >= 1
 };
 
-// Moments of x[0..n), one pass over memory: blocks of 1024 values of x - x[0] are summed
+// Moments of x[0..n), one pass over memory: blocks of 4096 values of x - x[0] are summed
 // two-pass (in cache) and merged with Moments::merge; x[0] is added back to the mean at the end,
 // so central sums keep ~1e-15 relative precision whatever the offset (1e9 + N(0, 1) included).
 // NaN and inf propagate into the result.
