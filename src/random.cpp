@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <boost/math/special_functions/erf.hpp>
 #include <cmath>
+#include <vector>
 
 #include "random/kernels.h"
-#include "random/transforms.h"
 
 namespace torchinit {
 namespace {
@@ -125,27 +125,37 @@ void trunc_normal_rejection(float* out, int64_t first, int64_t count, const Stre
                             double std, double a, double b, const TruncatedNormalSampler& sample) {
   const float mean_f = static_cast<float>(mean), std_f = static_cast<float>(std);
   const float lo = static_cast<float>(a), hi = static_cast<float>(b);
-  auto redraw = [&](int64_t e) {
-    const int lane = static_cast<int>(e % 4), pair = lane & ~1;
-    for (int k = 1; k <= kAttempts; ++k) {
-      const auto w = s.block(static_cast<uint64_t>(e / 4), static_cast<uint16_t>(kRetry + k - 1));
-      float z0, z1;
-      detail::box_muller_f(w[pair], w[pair + 1], z0, z1);
-      const float v = mean_f + std_f * ((lane & 1) ? z1 : z0);
-      if (v >= lo && v <= hi) return v;
-    }
-    const auto w = s.block(static_cast<uint64_t>(e / 4), static_cast<uint16_t>(kRetry + kAttempts));
-    const float v = static_cast<float>(mean + std * sample(open32(w[lane])));
-    return std::min(std::max(v, lo), hi);
-  };
   const auto& kernels = detail::active_kernels();
   constexpr int64_t kChunk = 8192;  // scanned while still in L1/L2
+  std::vector<int64_t> rejected, still;
+  std::vector<float> redrawn;
   for (int64_t done = 0; done < count; done += kChunk) {
     const int64_t n = std::min(kChunk, count - done);
     float* chunk = out + done;
     kernels.normal_f(chunk, first + done, n, s, mean_f, std_f);
+    rejected.clear();
     for (int64_t i = 0; i < n; ++i)
-      if (!(chunk[i] >= lo && chunk[i] <= hi)) chunk[i] = redraw(first + done + i);
+      if (!(chunk[i] >= lo && chunk[i] <= hi)) rejected.push_back(first + done + i);
+    for (int k = 1; k <= kAttempts && !rejected.empty(); ++k) {
+      redrawn.resize(rejected.size());
+      kernels.normal_f_at(redrawn.data(), rejected.data(), static_cast<int64_t>(rejected.size()), s,
+                          static_cast<uint16_t>(kRetry + k - 1), mean_f, std_f);
+      still.clear();
+      for (size_t i = 0; i < rejected.size(); ++i) {
+        if (redrawn[i] >= lo && redrawn[i] <= hi) {
+          out[rejected[i] - first] = redrawn[i];
+        } else {
+          still.push_back(rejected[i]);
+        }
+      }
+      rejected.swap(still);
+    }
+    for (int64_t e : rejected) {  // after kAttempts (probability (1 - mass)^kAttempts)
+      const auto w =
+          s.block(static_cast<uint64_t>(e / 4), static_cast<uint16_t>(kRetry + kAttempts));
+      const float v = static_cast<float>(mean + std * sample(open32(w[e % 4])));
+      out[e - first] = std::min(std::max(v, lo), hi);
+    }
   }
 }
 

@@ -97,8 +97,32 @@ void normal_f_kernel(float* out, int64_t first, int64_t count, const Stream& s, 
                  });
 }
 
+void normal_f_at_kernel(float* out, const int64_t* elements, int64_t n, const Stream& s,
+                        uint16_t substream, float mean, float std) {
+  constexpr int64_t kBatch = 256;
+  alignas(64) uint32_t w0[kBatch], w1[kBatch], odd[kBatch];
+  for (int64_t done = 0; done < n; done += kBatch) {
+    const int64_t m = std::min(kBatch, n - done);
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t e = elements[done + i];
+      uint32_t words[4];
+      generate_blocks(words, static_cast<uint64_t>(e / 4), 1, s, substream);
+      const int pair = static_cast<int>(e % 4) & ~1;
+      w0[i] = words[pair];
+      w1[i] = words[pair + 1];
+      odd[i] = static_cast<uint32_t>(e & 1);
+    }
+    float* dst = out + done;
+    for (int64_t i = 0; i < m; ++i) {
+      float z0, z1;
+      box_muller_f(w0[i], w1[i], z0, z1);
+      dst[i] = mean + std * (odd[i] ? z1 : z0);
+    }
+  }
+}
+
 constexpr FillKernels kKernels = {fill_bits_kernel, uniform_f_kernel, uniform_d_kernel,
-                                  normal_f_kernel};
+                                  normal_f_kernel, normal_f_at_kernel};
 
 }  // namespace
 }  // namespace torchinit::detail

@@ -17,6 +17,10 @@ struct FillKernels {
   // mean + std * z in float, z by the float Box-Muller of fill_impl.h.
   void (*normal_f)(float* out, int64_t first, int64_t count, const Stream& s, float mean,
                    float std);
+  // out[i] = the value normal_f gives element elements[i] in `substream` (redraws of rejection
+  // samplers: scattered elements, batched so the transform still vectorizes).
+  void (*normal_f_at)(float* out, const int64_t* elements, int64_t n, const Stream& s,
+                      uint16_t substream, float mean, float std);
 };
 
 const FillKernels& scalar_kernels();
