@@ -4,6 +4,7 @@ JOBS ?= $(shell nproc)
 BUILD := build/$(PRESET)
 CLI := $(BUILD)/torchinit
 WERROR ?= OFF
+BENCH_ARGS ?= --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 .PHONY: all deps configure build demo test bench format clean
 
@@ -36,7 +37,7 @@ test: build
 bench: deps
 	cmake --preset release -DTORCHINIT_BUILD_BENCH=ON
 	cmake --build --preset release -j $(JOBS) --target torchinit_bench
-	build/release/bench/torchinit_bench --benchmark_out=bench/results.json --benchmark_out_format=json
+	build/release/bench/torchinit_bench --benchmark_out=bench/results.json --benchmark_out_format=json $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <boost/math/special_functions/erf.hpp>
 #include <cmath>
+#include <vector>
+
+#include "random/kernels.h"
 
 namespace torchinit {
 namespace {
@@ -32,8 +35,6 @@ void for_each_block(int64_t first, int64_t count, const Stream& s, uint16_t subs
   }
 }
 
-// u in [0, 1) from 24 bits, exact in float.
-inline double unit24(uint32_t w) { return (w >> 8) * (1.0 / 16777216.0); }
 // u in [0, 1) from 53 bits.
 inline double unit53(uint32_t lo, uint32_t hi) {
   const uint64_t w = (static_cast<uint64_t>(hi) << 32) | lo;
@@ -74,6 +75,8 @@ class TruncatedNormalSampler {
     upper_mass_ = phi_upper(beta);   // P(Z > beta)
     mass_ = beta <= 0 ? phi_lower(beta) - lower_mass_ : 1.0 - lower_mass_ - upper_mass_;
   }
+  // P(alpha <= Z <= beta).
+  double mass() const { return mass_; }
   double operator()(double u) const {
     const double p = lower_mass_ + u * mass_;  // P(Z < x)
     double x;
@@ -111,6 +114,51 @@ void trunc_normal_impl(T* out, int64_t first, int64_t count, const Stream& s, do
   }
 }
 
+// Attempts of the rejection sampler before it falls back to the inverse CDF; either way the
+// value is exactly truncated-normal, the fallback only bounds the work per element.
+constexpr int kAttempts = 8;
+
+// trunc_normal for float where [a, b] holds at least half the mass: the values of fill_normal
+// (attempt 0, vectorized) that fall inside [a, b] are kept; element e's rejected value is redrawn
+// from attempts 1..kAttempts (substreams kRetry..), then from the inverse CDF.
+void trunc_normal_rejection(float* out, int64_t first, int64_t count, const Stream& s, double mean,
+                            double std, double a, double b, const TruncatedNormalSampler& sample) {
+  const float mean_f = static_cast<float>(mean), std_f = static_cast<float>(std);
+  const float lo = static_cast<float>(a), hi = static_cast<float>(b);
+  const auto& kernels = detail::active_kernels();
+  constexpr int64_t kChunk = 8192;  // scanned while still in L1/L2
+  std::vector<int64_t> rejected, still;
+  std::vector<float> redrawn;
+  for (int64_t done = 0; done < count; done += kChunk) {
+    const int64_t n = std::min(kChunk, count - done);
+    float* chunk = out + done;
+    kernels.normal_f(chunk, first + done, n, s, mean_f, std_f);
+    rejected.clear();
+    for (int64_t i = 0; i < n; ++i)
+      if (!(chunk[i] >= lo && chunk[i] <= hi)) rejected.push_back(first + done + i);
+    for (int k = 1; k <= kAttempts && !rejected.empty(); ++k) {
+      redrawn.resize(rejected.size());
+      kernels.normal_f_at(redrawn.data(), rejected.data(), static_cast<int64_t>(rejected.size()), s,
+                          static_cast<uint16_t>(kRetry + k - 1), mean_f, std_f);
+      still.clear();
+      for (size_t i = 0; i < rejected.size(); ++i) {
+        if (redrawn[i] >= lo && redrawn[i] <= hi) {
+          out[rejected[i] - first] = redrawn[i];
+        } else {
+          still.push_back(rejected[i]);
+        }
+      }
+      rejected.swap(still);
+    }
+    for (int64_t e : rejected) {  // after kAttempts (probability (1 - mass)^kAttempts)
+      const auto w =
+          s.block(static_cast<uint64_t>(e / 4), static_cast<uint16_t>(kRetry + kAttempts));
+      const float v = static_cast<float>(mean + std * sample(open32(w[e % 4])));
+      out[e - first] = std::min(std::max(v, lo), hi);
+    }
+  }
+}
+
 }  // namespace
 
 uint64_t hash_key(std::string_view key) {
@@ -135,26 +183,17 @@ std::array<uint32_t, 4> Stream::block(uint64_t block, uint16_t substream) const 
 }
 
 void fill_uniform(float* out, int64_t first, int64_t count, const Stream& s, double a, double b) {
-  const double width = b - a;
-  for_each_block<4>(first, count, s, kValues, [&](int64_t e, int lane, const auto& w) {
-    out[e - first] = static_cast<float>(a + width * unit24(w[lane]));
-  });
+  detail::active_kernels().uniform_f(out, first, count, s, a, b);
 }
 
 void fill_uniform(double* out, int64_t first, int64_t count, const Stream& s, double a, double b) {
-  const double width = b - a;
-  for_each_block<2>(first, count, s, kValues, [&](int64_t e, int lane, const auto& w) {
-    out[e - first] = a + width * unit53(w[2 * lane], w[2 * lane + 1]);
-  });
+  detail::active_kernels().uniform_d(out, first, count, s, a, b);
 }
 
 void fill_normal(float* out, int64_t first, int64_t count, const Stream& s, double mean,
                  double std) {
-  for_each_block<4>(first, count, s, kValues, [&](int64_t e, int lane, const auto& w) {
-    const int pair = lane & ~1;  // words (0,1) feed elements 0,1; words (2,3) elements 2,3
-    const double z = box_muller(open32(w[pair]), w[pair + 1] / k2Pow32, lane & 1);
-    out[e - first] = static_cast<float>(mean + std * z);
-  });
+  detail::active_kernels().normal_f(out, first, count, s, static_cast<float>(mean),
+                                    static_cast<float>(std));
 }
 
 void fill_normal(double* out, int64_t first, int64_t count, const Stream& s, double mean,
@@ -167,7 +206,12 @@ void fill_normal(double* out, int64_t first, int64_t count, const Stream& s, dou
 
 void fill_trunc_normal(float* out, int64_t first, int64_t count, const Stream& s, double mean,
                        double std, double a, double b) {
-  trunc_normal_impl(out, first, count, s, mean, std, a, b);
+  const TruncatedNormalSampler sample((a - mean) / std, (b - mean) / std);
+  if (sample.mass() >= 0.5) {
+    trunc_normal_rejection(out, first, count, s, mean, std, a, b, sample);
+  } else {
+    trunc_normal_impl(out, first, count, s, mean, std, a, b);
+  }
 }
 
 void fill_trunc_normal(double* out, int64_t first, int64_t count, const Stream& s, double mean,
@@ -176,8 +220,7 @@ void fill_trunc_normal(double* out, int64_t first, int64_t count, const Stream& 
 }
 
 void fill_bits(uint32_t* out, int64_t first, int64_t count, const Stream& s, uint16_t substream) {
-  for_each_block<4>(first, count, s, substream,
-                    [&](int64_t e, int lane, const auto& w) { out[e - first] = w[lane]; });
+  detail::active_kernels().bits(out, first, count, s, substream);
 }
 
 }  // namespace torchinit

@@ -39,24 +39,37 @@ class Stream {
 
 // Substreams: independent sequences of one stream, for initializers that need more than one
 // random number per element.
-enum Substream : uint16_t { kValues = 0, kMask = 1 };
+// kRetry + attempt - 1 feeds attempt `attempt` >= 1 of a rejection sampler (trunc_normal).
+enum Substream : uint16_t { kValues = 0, kMask = 1, kRetry = 256 };
 
 // Fills out[0..count) with the values of elements [first, first + count) of the stream.
 // uniform: a + (b - a) * u, u in [0, 1) with 24 (float) or 53 (double) random bits.
 void fill_uniform(float* out, int64_t first, int64_t count, const Stream& s, double a, double b);
 void fill_uniform(double* out, int64_t first, int64_t count, const Stream& s, double a, double b);
-// normal: mean + std * z, z by Box-Muller computed in double.
+// normal: mean + std * z, z by Box-Muller: in float for float (own log/sin/cos polynomials, about
+// 1 ulp, u1 with 31 bits so |z| reaches 6.66), in double for double.
 void fill_normal(float* out, int64_t first, int64_t count, const Stream& s, double mean,
                  double std);
 void fill_normal(double* out, int64_t first, int64_t count, const Stream& s, double mean,
                  double std);
-// normal(mean, std) truncated to [a, b], exact: inverse CDF in double, sampling the smaller tail
-// so neither small std nor far bounds lose precision.
+// normal(mean, std) truncated to [a, b], exact. Where [a, b] holds at least half of the normal's
+// mass and the output is float: rejection of fill_normal's values (element e's attempt k >= 1
+// uses substream kRetry + k - 1, after 8 attempts the inverse CDF), else the inverse CDF in double,
+// sampling the smaller tail so neither small std nor far bounds lose precision.
 void fill_trunc_normal(float* out, int64_t first, int64_t count, const Stream& s, double mean,
                        double std, double a, double b);
 void fill_trunc_normal(double* out, int64_t first, int64_t count, const Stream& s, double mean,
                        double std, double a, double b);
 // Raw 32-bit words, one per element (for masks and permutations).
 void fill_bits(uint32_t* out, int64_t first, int64_t count, const Stream& s, uint16_t substream);
+
+// Instruction set of the fill kernels. Every ISA gives the same bytes; the default is the widest
+// the CPU has, or the environment variable TORCHINIT_ISA=scalar|avx2|avx512 (read at first use).
+enum class Isa { Scalar, Avx2, Avx512 };
+Isa active_isa();
+// c10::Error when the CPU (or the build: non-x86 has only Scalar) lacks `isa`.
+void force_isa(Isa isa);
+bool isa_supported(Isa isa);
+const char* isa_name(Isa isa);
 
 }  // namespace torchinit

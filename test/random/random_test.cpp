@@ -337,6 +337,7 @@ INSTANTIATE_TEST_SUITE_P(
                       TailCase{0, 1, -37, -36},           // at the limit the initializer allows
                       TailCase{0, 1, 30, 36.5},           // upper counterpart
                       TailCase{0, 1, -1, 30},             // one-sided in effect
+                      TailCase{0, 1, -0.05, 30},          // float rejection, 0.3% from the fallback
                       TailCase{0.3, 1.5, -1, 4},          // asymmetric
                       TailCase{0.5, 1e-3, 0.499, 0.5015}  // small std (pytorch#145498)
                       ));
