@@ -1,6 +1,7 @@
 #include "torchinit/plan.h"
 
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/empty.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,11 +10,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "torchinit/module_layout.h"
 #include "torchinit/registry.h"
+#include "torchinit/shard.h"
 
 namespace torchinit {
 namespace {
@@ -234,14 +238,14 @@ std::string Plan::json() const {
 namespace {
 
 // Matches every parameter to its rule and validates the whole plan before anything is written.
-std::vector<Planned> resolve(const Plan& plan, const torch::nn::Module& module,
+std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
                              const ApplyOptions& options, Report& report) {
   std::vector<std::shared_ptr<const Initializer>> inits;
   for (const auto& r : plan.rules()) inits.push_back(Registry::global().make(r.spec));
   std::vector<int> hits(plan.rules().size(), 0);
   std::vector<Planned> planned;
   std::vector<std::string> unmatched;
-  for (auto& mp : module_params(module)) {
+  for (auto& mp : params) {
     Planned p{std::move(mp), nullptr, -1};
     for (size_t i = 0; i < plan.rules().size(); ++i) {
       if (matches(plan.rules()[i].selector, p.param.info)) {
@@ -292,6 +296,11 @@ std::vector<Planned> resolve(const Plan& plan, const torch::nn::Module& module,
     report.add(std::move(row));
   }
   return planned;
+}
+
+std::vector<Planned> resolve(const Plan& plan, const torch::nn::Module& module,
+                             const ApplyOptions& options, Report& report) {
+  return resolve(plan, module_params(module), options, report);
 }
 
 }  // namespace
@@ -387,6 +396,113 @@ Plan load_plan(const std::string& text, int64_t layers) {
   std::string rules = text;
   std::replace(rules.begin(), rules.end(), ';', '\n');
   return Plan::parse(rules);
+}
+
+namespace {
+
+// The part of `slice` (of the full parameter) inside stacked block `b` of `rows` rows along
+// dim 0: the block's own slice and where it sits in the shard; nullopt when they do not meet.
+struct BlockPart {
+  Slice slice;
+  at::Tensor target;
+};
+std::optional<BlockPart> block_part(const at::Tensor& shard, const ParamInfo& full,
+                                    const Slice& slice, int64_t b, int64_t rows) {
+  constexpr const char* who = "torchinit::Plan::apply_sharded";
+  if (slice.is_flat()) {
+    const int64_t per_block = full.numel() / full.shape[0] * rows;
+    const auto [f0, f1] = slice.flat_range();
+    const int64_t lo = std::max(f0, b * per_block), hi = std::min(f1, (b + 1) * per_block);
+    if (lo >= hi) return std::nullopt;
+    return BlockPart{Slice::flat(lo - b * per_block, hi - b * per_block),
+                     shard.view({-1}).narrow(0, lo - f0, hi - lo)};
+  }
+  auto box = slice.resolve(full.shape, who);
+  const int64_t lo = std::max(box[0].first, b * rows), hi = std::min(box[0].second, (b + 1) * rows);
+  if (lo >= hi) return std::nullopt;
+  const int64_t shard_lo = lo - box[0].first;
+  box[0] = {lo - b * rows, hi - b * rows};
+  return BlockPart{Slice::box(box), shard.narrow(0, shard_lo, hi - lo)};
+}
+
+}  // namespace
+
+Report Plan::apply_sharded(torch::nn::Module& module, const ShardMap& shards,
+                           const ApplyOptions& options) const {
+  constexpr const char* who = "torchinit::Plan::apply_sharded";
+  TORCH_CHECK(options.backend() == Backend::Philox, who,
+              ": needs Backend::Philox (LibTorch's generator cannot produce one slice of a "
+              "tensor); drop .backend(Backend::Torch)");
+  auto named = module.named_parameters();
+  std::vector<std::string> unknown;
+  for (const auto& item : shards) {
+    if (named.find(item.first) == nullptr) {
+      unknown.push_back(item.first);
+      continue;
+    }
+    const at::Tensor& t = named[item.first];
+    const std::vector<int64_t> want = item.second.slice.shard_shape(item.second.full_shape, who);
+    const bool fits = item.second.slice.is_flat() ? t.numel() == want[0] : t.sizes().vec() == want;
+    TORCH_CHECK(fits, who, ": parameter ", item.first, " has shape ",
+                fmt::format("[{}]", fmt::join(t.sizes(), ", ")), ", but its shard ",
+                item.second.slice.str(), " of the full shape ",
+                fmt::format("[{}]", fmt::join(item.second.full_shape, ", ")), " has shape ",
+                fmt::format("[{}]", fmt::join(want, ", ")),
+                "; fix the ShardMap entry or the module's parameter. No parameter was changed.");
+    TORCH_CHECK(!item.second.slice.is_flat() || t.is_contiguous(), who, ": the flat shard ",
+                item.first, " must be contiguous; make the parameter contiguous");
+  }
+  TORCH_CHECK(unknown.empty(), who, ": the ShardMap names ",
+              fmt::format("{}", fmt::join(unknown, ", ")), ", which the module does not have;",
+              did_you_mean(unknown.empty() ? "" : unknown[0], named.keys()),
+              " use the paths of named_parameters(). No parameter was changed.");
+  // The layouts (roles, fans, fans lent to biases) of the full parameters: module_params on the
+  // module with each shard swapped for a stand-in of the full shape (a broadcast scalar, no
+  // memory), then the shards back.
+  std::vector<ModuleParam> params;
+  {
+    std::vector<std::pair<at::Tensor, at::Tensor>> swapped;  // parameter, its shard's data
+    struct Restore {
+      std::vector<std::pair<at::Tensor, at::Tensor>>& swapped;
+      ~Restore() {
+        for (auto& [param, data] : swapped) param.set_data(data);
+      }
+    } restore{swapped};
+    at::NoGradGuard no_grad;
+    for (const auto& item : shards) {
+      at::Tensor param = named[item.first];
+      swapped.emplace_back(param, param.data());
+      param.set_data(at::empty({1}, param.options()).expand(item.second.full_shape));
+    }
+    params = module_params(module);
+  }
+  for (auto& mp : params) mp.tensor = named[mp.info.path];
+  std::map<std::string, Slice> slices;
+  for (const auto& item : shards) slices.emplace(item.first, item.second.slice);
+  Report report;
+  const std::vector<Planned> planned = resolve(*this, std::move(params), options, report);
+  const uint64_t seed = resolve_seed(InitOptions().seed(options.seed()));
+  report.set_seed(seed);
+  at::NoGradGuard no_grad;
+  for (const auto& p : planned) {
+    if (!p.init) continue;
+    const ParamInfo& info = p.param.info;
+    const auto it = slices.find(info.path);
+    const Slice slice = it == slices.end() ? Slice::all() : it->second;
+    const int64_t blocks = info.layout.blocks;
+    if (blocks == 1) {
+      init_shard_(p.param.tensor, *p.init, info, slice, InitOptions().seed(seed).key(info.path));
+      continue;
+    }
+    const int64_t rows = info.shape[0] / blocks;  // stacked layouts stack along dim 0
+    for (int64_t b = 0; b < blocks; ++b) {
+      const auto part = block_part(p.param.tensor, info, slice, b, rows);
+      if (!part) continue;
+      init_shard_(part->target, *p.init, info.block(b), part->slice,
+                  InitOptions().seed(seed).key(block_key(info.path, b, blocks)));
+    }
+  }
+  return report;
 }
 
 }  // namespace torchinit

@@ -11,6 +11,7 @@
 #include "torchinit/distribution.h"
 #include "torchinit/layout.h"
 #include "torchinit/random.h"
+#include "torchinit/slice.h"
 #include "torchinit/spec.h"
 
 namespace torchinit {
@@ -33,6 +34,13 @@ class Initializer {
   // LibTorch backend: the same scheme through LibTorch's generator and torch::nn::init, so that
   // torch::manual_seed reproduces torch::nn::init's bytes. `t` is any validated floating tensor.
   virtual void fill_torch(at::Tensor& t, const ParamInfo& p) const = 0;
+  // Sharded fill (init_shard_): writes into `out` (contiguous, CPU, float32/float64, numel = the
+  // runs' total) the values fill() writes at element runs `runs` of the full parameter `p`, one
+  // run after the other. The default materializes the full parameter with fill() and copies
+  // the runs: memory and time of the full parameter, for schemes whose values depend on the
+  // whole tensor (orthogonal, sparse). Element-wise schemes override it with shard-sized work.
+  virtual void fill_runs(at::Tensor& out, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                         const Stream& s) const;
   // Derived quantities worth showing (gain, fan, std, bound), in display order.
   virtual std::vector<std::pair<std::string, double>> details(const ParamInfo& p) const {
     (void)p;

@@ -21,6 +21,7 @@
 #include "torchinit/distribution.h"
 #include "torchinit/init.h"
 #include "torchinit/layout.h"
+#include "torchinit/shard.h"
 #include "torchinit/spec.h"
 
 namespace torch::nn {
@@ -102,6 +103,12 @@ class Plan {
   // is written `plan.apply(net)`).
   Report apply(const torch::nn::AnyModule& module, const ApplyOptions& options = {}) const;
   Report explain(const torch::nn::AnyModule& module, const ApplyOptions& options = {}) const;
+  // For a module whose parameters are shards: each parameter named in `shards` gets its slice
+  // of the full parameter's values (init_shard_), the others are whole. Rows, keys, fans and
+  // theory are the full parameters' (module layout from the module types, shapes from
+  // `shards`), so the bytes equal slicing apply() on the full module.
+  Report apply_sharded(torch::nn::Module& module, const ShardMap& shards,
+                       const ApplyOptions& options = {}) const;
 
  private:
   std::vector<Rule> rules_;

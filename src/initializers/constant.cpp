@@ -13,6 +13,10 @@ class Constant final : public Initializer {
   Distribution theory(const ParamInfo&) const override { return Distribution::constant(value_); }
   void fill(at::Tensor& t, const ParamInfo&, const Stream&) const override { t.fill_(value_); }
   void fill_torch(at::Tensor& t, const ParamInfo&) const override { t.fill_(value_); }
+  void fill_runs(at::Tensor& t, const std::vector<ElementRun>&, const ParamInfo&,
+                 const Stream&) const override {
+    t.fill_(value_);
+  }
 
  private:
   double value_;

@@ -4,6 +4,7 @@
 
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
+#include "initializers/run_fill.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
@@ -34,6 +35,24 @@ class Dirac final : public Initializer {
         kernel.fill_(1);
       }
     }
+  }
+  // Element (o, i, k…) is 1 iff d = o mod (out/groups) < in, i == d and every k is the kernel's
+  // center: local, no full tensor needed.
+  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream&) const override {
+    const int64_t out_per_group = p.shape[0] / groups_;
+    int64_t kernel = 1, center = 0;  // the center's flat offset inside one kernel
+    for (int64_t d = 2; d < p.dim(); ++d) {
+      center = center * p.shape[d] + p.shape[d] / 2;
+      kernel *= p.shape[d];
+    }
+    const int64_t in = p.shape[1];
+    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
+      for (int64_t e = first; e < first + n; ++e) {
+        const int64_t o = e / (in * kernel), i = e / kernel % in;
+        out[e - first] = e % kernel == center && i == o % out_per_group;
+      }
+    });
   }
 
  private:

@@ -2,6 +2,7 @@
 // preserves the input in Linear layers (Le et al. 2015, IRNN).
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
+#include "initializers/run_fill.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
@@ -19,6 +20,14 @@ class Eye final : public Initializer {
   void fill_torch(at::Tensor& t, const ParamInfo&) const override {
     t.zero_();
     t.diagonal().fill_(1);
+  }
+  // Element e = (i, j) is 1 iff i == j: local, no full matrix needed.
+  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream&) const override {
+    const int64_t cols = p.shape[1];
+    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) out[i] = (first + i) / cols == (first + i) % cols;
+    });
   }
 };
 

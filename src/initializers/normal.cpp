@@ -3,6 +3,7 @@
 
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
+#include "initializers/run_fill.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
@@ -18,6 +19,12 @@ class Normal final : public Initializer {
     });
   }
   void fill_torch(at::Tensor& t, const ParamInfo&) const override { t.normal_(mean_, std_); }
+  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo&,
+                 const Stream& s) const override {
+    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
+      fill_normal(out, first, n, s, mean_, std_);
+    });
+  }
 
  private:
   double mean_, std_;

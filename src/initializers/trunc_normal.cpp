@@ -4,6 +4,7 @@
 
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
+#include "initializers/run_fill.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
@@ -17,6 +18,12 @@ class TruncNormal final : public Initializer {
   }
   void fill(at::Tensor& t, const ParamInfo&, const Stream& s) const override {
     parallel_fill(t, [&](auto* out, int64_t first, int64_t n) {
+      fill_trunc_normal(out, first, n, s, mean_, std_, a_, b_);
+    });
+  }
+  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo&,
+                 const Stream& s) const override {
+    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
       fill_trunc_normal(out, first, n, s, mean_, std_, a_, b_);
     });
   }

@@ -11,6 +11,7 @@
 
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
+#include "initializers/run_fill.h"
 #include "torchinit/gain.h"
 #include "torchinit/registry.h"
 
@@ -54,6 +55,21 @@ class VarianceScaling final : public Initializer {
   void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
     const Distribution d = theory(p);
     parallel_fill(t, [&](auto* out, int64_t first, int64_t n) {
+      switch (shape_) {
+        case Shape::Uniform:
+          return fill_uniform(out, first, n, s, d.param("a"), d.param("b"));
+        case Shape::Normal:
+          return fill_normal(out, first, n, s, 0, d.param("std"));
+        case Shape::TruncatedNormal:
+          return fill_trunc_normal(out, first, n, s, 0, d.param("std"), d.param("a"), d.param("b"));
+      }
+    });
+  }
+  // Theory (hence the scale) from the full parameter `p`, values from the runs only.
+  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream& s) const override {
+    const Distribution d = theory(p);
+    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
       switch (shape_) {
         case Shape::Uniform:
           return fill_uniform(out, first, n, s, d.param("a"), d.param("b"));

@@ -1,0 +1,69 @@
+#include "torchinit/shard.h"
+
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/empty.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "torchinit/registry.h"
+
+namespace torchinit {
+namespace {
+
+constexpr const char* kWho = "torchinit::init_shard_";
+
+}  // namespace
+
+const at::Tensor& init_shard_(const at::Tensor& shard, const Initializer& init,
+                              const ParamInfo& full, const Slice& slice,
+                              const InitOptions& options) {
+  TORCH_CHECK(options.backend() == Backend::Philox, kWho, ": ", init.name(),
+              " needs Backend::Philox: LibTorch's generator draws in call order, so a shard "
+              "cannot reproduce its part of the full tensor; drop .backend(Backend::Torch)");
+  try {
+    validate_init(shard, init, full);
+    if (full.numel() > 0) init.validate(full);  // also for empty shards of uneven splits
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, kWho, ": ", e.what_without_backtrace(), " (full shape of the shard)");
+  }
+  const std::vector<int64_t> expected = slice.shard_shape(full.shape, kWho);
+  if (slice.is_flat()) {
+    TORCH_CHECK(shard.numel() == expected[0], kWho, ": the shard holds ", shard.numel(),
+                " elements, but slice ", slice.str(), " of the full shape ", full.shape_str(),
+                " has ", expected[0], "; allocate the shard with ", expected[0], " elements");
+  } else {
+    TORCH_CHECK(shard.sizes().vec() == expected, kWho, ": the shard has shape ",
+                fmt::format("[{}]", fmt::join(shard.sizes(), ", ")), ", but slice ", slice.str(),
+                " of the full shape ", full.shape_str(), " has shape ",
+                fmt::format("[{}]", fmt::join(expected, ", ")),
+                "; allocate the shard with the slice's shape");
+  }
+  if (shard.numel() == 0) return shard;
+  const std::vector<ElementRun> runs = slice.runs(full.shape, kWho);
+  at::NoGradGuard no_grad;
+  const Stream stream(resolve_seed(options), hash_key(options.key()));
+  const bool direct = shard.device().is_cpu() && shard.is_contiguous() &&
+                      (shard.scalar_type() == at::kFloat || shard.scalar_type() == at::kDouble);
+  at::Tensor target = shard;
+  if (direct) {
+    init.fill_runs(target, runs, full, stream);
+    return shard;
+  }
+  // As init_: half types, strided views and other devices go through a float buffer.
+  at::Tensor buffer = at::empty(
+      shard.sizes(),
+      at::TensorOptions().dtype(shard.scalar_type() == at::kDouble ? at::kDouble : at::kFloat));
+  init.fill_runs(buffer, runs, full, stream);
+  target.copy_(buffer);
+  return shard;
+}
+
+at::Tensor& init_shard_(at::Tensor& shard, std::string_view spec, at::IntArrayRef full_shape,
+                        const Slice& slice, const InitOptions& options) {
+  const auto init = Registry::global().make(spec);
+  init_shard_(static_cast<const at::Tensor&>(shard), *init,
+              ParamInfo::from_shape(full_shape.vec(), options.key()), slice, options);
+  return shard;
+}
+
+}  // namespace torchinit
