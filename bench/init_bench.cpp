@@ -223,10 +223,8 @@ class Summary : public benchmark::ConsoleReporter {
     for (const Run& r : runs) {
       if (r.error_occurred) continue;
       if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
-      // benchmark names look like "run/uniform_torchinit/2/real_time"
-      std::string name = r.run_name.function_name, threads = r.run_name.args;
-      const auto slash = name.find('/');
-      if (slash != std::string::npos) name = name.substr(slash + 1);
+      // function_name is e.g. "run/uniform_torchinit", args the thread count
+      const std::string name = r.run_name.function_name, threads = r.run_name.args;
       if (r.run_type == Run::RT_Aggregate || !has_median_.count(name + threads)) {
         ms_[name][threads] = r.GetAdjustedRealTime();
         const auto rss = r.counters.find("rss_overhead_MB");
@@ -246,10 +244,11 @@ class Summary : public benchmark::ConsoleReporter {
     const char* inits[] = {"uniform",        "xavier_uniform", "kaiming_uniform",
                            "lecun_uniform",  "normal",         "xavier_normal",
                            "kaiming_normal", "lecun_normal",   "trunc_normal"};
-    for (const char* i : inits) row(i, std::string(i) + "_torchinit", std::string(i) + "_libtorch");
+    for (const char* i : inits)
+      row(i, "run/" + std::string(i) + "_torchinit", "run/" + std::string(i) + "_libtorch");
     row("orthogonal 2048^2", "orthogonal/torchinit", "orthogonal/libtorch");
-    row("resnet50 apply", "resnet50_torchinit", "resnet50_libtorch");
-    row("1.3B stack apply", "stack1p3b_torchinit", "stack1p3b_libtorch");
+    row("resnet50 apply", "whole_model/resnet50_torchinit", "whole_model/resnet50_libtorch");
+    row("1.3B stack apply", "whole_model/stack1p3b_torchinit", "whole_model/stack1p3b_libtorch");
     row("check vs var()", "check_tensor", "torch_var");
     for (const auto& [name, by_threads] : rss_)
       for (const auto& [threads, mb] : by_threads)
@@ -258,14 +257,9 @@ class Summary : public benchmark::ConsoleReporter {
 
  private:
   double get(const std::string& name, const char* threads) const {
-    auto it = ms_.find(name);
-    if (it == ms_.end()) {  // BENCHMARK_CAPTURE(orthogonal, torchinit) is named orthogonal/...
-      for (const auto& [k, v] : ms_)
-        if (k.size() > name.size() && k.compare(k.size() - name.size(), name.size(), name) == 0)
-          it = ms_.find(k);
-      if (it == ms_.end()) return NAN;
-    }
-    auto t = it->second.find(threads);
+    const auto it = ms_.find(name);
+    if (it == ms_.end()) return NAN;
+    const auto t = it->second.find(threads);
     return t == it->second.end() ? NAN : t->second;
   }
   void row(const std::string& label, const std::string& ti, const std::string& lt) const {

@@ -57,17 +57,19 @@ struct Lapack {
 
 // orthogonalize_ in the tensor's own memory: the row-major [rows, cols] matrix A is, to LAPACK,
 // the column-major matrix M = A^T (cols x rows). Tall A: M = L Q (gelqf), so A = Q^T L^T is A's
-// QR and orglq leaves Q^T in place. Wide A: as torch, A^T = M = Q R (geqrf) and orgqr leaves
-// Q (= the result transposed, row-major) in place. Either way the sign of R's diagonal is read
-// before the second call and applied with the gain in one pass; only LAPACK's workspace and tau
-// are allocated. False (tensor untouched) when LAPACK is not available.
+// QR and orglq leaves Q^T in place. Wide and square A: as torch for wide ones, A^T = M = Q R
+// (geqrf) and orgqr leaves Q (= the result transposed, row-major) in place. Either way the sign of
+// R's diagonal is read before the second call and applied with the gain in one pass; only LAPACK's
+// workspace and tau are allocated. False (tensor untouched) when LAPACK is not available.
 template <typename T>
 bool orthogonalize_in_place(T* a, int64_t rows, int64_t cols, double gain) {
   const Lapack<T>& lapack = Lapack<T>::get();
   if (!lapack.ok() || rows > INT32_MAX || cols > INT32_MAX) return false;
   int m = static_cast<int>(cols), n = static_cast<int>(rows), lda = m, info = 0;
   int k = std::min(m, n);
-  const bool tall = rows >= cols;
+  // Square A: A^T is as Gaussian as A and Q^T as Haar as Q, so the QR of A^T serves and avoids
+  // LAPACK's LQ routines (slower than QR in OpenBLAS's reference-LAPACK build).
+  const bool tall = rows > cols;
   std::vector<T> tau(k);
   T query = 0;
   int lwork = -1;

@@ -1,6 +1,7 @@
 // Philox4x32-10 on one block, and the stream -> (counter, key) layout of random.h, for the fill
-// kernels. Integer-only, so every ISA path gives the same words by construction; the known-answer
-// tests compare it with Random123 through Stream::block.
+// kernels. Integer-only, so every ISA path gives the same words by construction;
+// test/random/isa_test.cpp compares the kernels' words with Stream::block (Random123, whose known
+// answers are pinned).
 #pragma once
 
 #include <cstdint>
