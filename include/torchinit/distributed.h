@@ -67,6 +67,8 @@ class Context {
   void all_reduce_sum(at::Tensor& t, const char* what);
   // Every rank's `t` (same shape and dtype on every rank), in rank order.
   std::vector<at::Tensor> all_gather(const at::Tensor& t, const char* what);
+  // Every rank's `t` on rank `root` (in rank order), an empty vector on the others.
+  std::vector<at::Tensor> gather(const at::Tensor& t, int root, const char* what);
   void barrier(const char* what = "barrier");
 
   struct Impl;
@@ -83,6 +85,10 @@ stats::Moments all_reduce_moments(Context& ctx, const stats::Moments& local);
 // parameter exactly once), on every rank; c10::Error if they overlap or leave a gap.
 at::Tensor all_gather_full(Context& ctx, const at::Tensor& shard, at::IntArrayRef full_shape,
                            const Slice& slice);
+// The same on rank `root` only (an undefined tensor on the others): 1/world of the traffic and
+// memory of all_gather_full.
+at::Tensor gather_full(Context& ctx, const at::Tensor& shard, at::IntArrayRef full_shape,
+                       const Slice& slice, int root = 0);
 
 // check(full tensor, theory) computed from the shards: for continuous marginals (uniform,
 // normal, truncated normal) moments merged across ranks and the check's strided subsample

@@ -182,6 +182,23 @@ std::vector<at::Tensor> Context::all_gather(const at::Tensor& t, const char* wha
   return out[0];
 }
 
+std::vector<at::Tensor> Context::gather(const at::Tensor& t, int root, const char* what) {
+  TORCH_CHECK(root >= 0 && root < world_size(), "torchinit::dist: ", what, ": root ", root,
+              " is not a rank of ", world_size());
+  std::vector<std::vector<at::Tensor>> out;
+  if (rank() == root) {
+    out.emplace_back();
+    for (int r = 0; r < world_size(); ++r) out[0].push_back(at::empty_like(t));
+  }
+  impl_->guarded(what, [&] {
+    std::vector<at::Tensor> in{t.contiguous()};
+    c10d::GatherOptions options;
+    options.rootRank = root;
+    impl_->group->gather(out, in, options)->wait();
+  });
+  return out.empty() ? std::vector<at::Tensor>{} : out[0];
+}
+
 void Context::barrier(const char* what) {
   impl_->guarded(what, [&] { impl_->group->barrier()->wait(); });
 }

@@ -1,8 +1,8 @@
 // torchinit::dist on forked local ranks (loopback Gloo, FileStore in a temp dir): world sizes
-// 1-4, uneven rows / cols / flat shards gathered bitwise equal to the full init_, check_sharded
-// equal to check() on the full tensor, and a killed rank making the others fail, naming it,
-// within the configured timeout. Ranks report through their exit status (gtest lives in the
-// parent) and print what differed.
+// 1-4, uneven rows / cols / flat shards (all-)gathered bitwise equal to the full init_,
+// check_sharded equal to check() on the full tensor, and a killed rank making the others fail,
+// naming it, within the configured timeout. Ranks report through their exit status (gtest lives in
+// the parent) and print what differed.
 #include <ATen/Context.h>
 #include <ATen/Functions.h>
 #include <gtest/gtest.h>
@@ -121,6 +121,10 @@ int run_rank(int rank, int world, const std::string& store) {
       torchinit::init_shard_(shard, c.spec, c.full, slice, opts);
       const at::Tensor gathered = torchinit::dist::all_gather_full(ctx, shard, c.full, slice);
       fail(torchinit::testutil::same_bytes(gathered, full), what + ": gathered != full init_");
+      const int root = world - 1;  // gather_full: the full tensor on the root only
+      const at::Tensor rooted = torchinit::dist::gather_full(ctx, shard, c.full, slice, root);
+      fail(rank == root ? torchinit::testutil::same_bytes(rooted, full) : !rooted.defined(),
+           what + ": gather_full to rank " + std::to_string(root));
       for (int64_t m : {int64_t(1) << 17, int64_t(1000)}) {  // whole sample, strided subsample
         const auto opt = torchinit::CheckOptions().shape_sample(m);
         const std::string diff =
