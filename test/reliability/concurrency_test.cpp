@@ -14,6 +14,7 @@
 #include "torchinit/check.h"
 #include "torchinit/init.h"
 #include "torchinit/nn/make.h"
+#include "torchinit/nn/registry.h"
 #include "torchinit/plan.h"
 #include "torchinit/registry.h"
 
@@ -141,6 +142,39 @@ TEST(Concurrency, RegistryIsReadableWhileAnotherThreadRegisters) {
   }
   const at::Tensor t = at::empty({4, 4});
   EXPECT_NO_THROW(torchinit::init_(t, "test_concurrent_alias_199(std=2)"));
+}
+
+TEST(Concurrency, ModelRegistryIsReadableWhileAnotherThreadRegisters) {
+  auto& registry = torchinit::nn::ModelRegistry::global();
+  const auto mlp = registry.find("mlp");
+  ASSERT_TRUE(mlp);
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0}, started{0};
+  std::thread writer([&] {
+    while (started.load() < 4) std::this_thread::yield();
+    for (int i = 0; i < 200; ++i) {
+      torchinit::nn::ModelEntry e = *mlp;
+      e.name = "test_concurrent_model_" + std::to_string(i);
+      registry.add(std::move(e));
+    }
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r)
+    readers.emplace_back([&] {
+      ++started;
+      while (!done.load()) {
+        EXPECT_EQ(registry.resolve("mlp(in=4, out=2)").name(), "mlp");
+        EXPECT_FALSE(registry.entries().empty());
+        (void)registry.find("test_concurrent_model_7");
+        ++reads;
+      }
+    });
+  writer.join();
+  for (auto& t : readers) t.join();
+  EXPECT_GT(reads.load(), 0);
+  for (int i = 0; i < 200; ++i)
+    EXPECT_TRUE(registry.find("test_concurrent_model_" + std::to_string(i)));
 }
 
 }  // namespace
