@@ -6,7 +6,7 @@ CLI := $(BUILD)/torchinit
 WERROR ?= OFF
 BENCH_ARGS ?= --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
-.PHONY: all deps configure build demo test bench format clean
+.PHONY: all deps configure build demo test bench format clean asan fuzz
 
 all: build
 
@@ -44,3 +44,23 @@ format:
 
 clean:
 	rm -rf build
+
+# ASan + UBSan build of the whole suite (without the package consumer tests, which only rebuild
+# the library). Leak checking is off: LibTorch's and OpenMP's process-lifetime allocations
+# (registries, thread pools) are reported as leaks at exit.
+asan: deps
+	cmake --preset asan -DTORCHINIT_WERROR=$(WERROR)
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -E package
+
+# libFuzzer on the parsers, FUZZ_SECONDS each; new inputs go to build/fuzz/corpus, the seeds in
+# test/fuzz/corpus stay as committed. Any crash, hang (> 10 s) or sanitizer report fails.
+FUZZ_SECONDS ?= 60
+FUZZERS := spec plan model
+fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz -j $(JOBS) --target $(addsuffix _fuzzer,$(FUZZERS))
+	set -e; for f in $(FUZZERS); do mkdir -p build/fuzz/corpus/$$f; \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=0 \
+	  build/fuzz/test/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=4096 -print_final_stats=1 build/fuzz/corpus/$$f test/fuzz/corpus/$$f; done

@@ -1,6 +1,7 @@
 #include "torchinit/init.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/MemoryOverlap.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 
@@ -28,6 +29,12 @@ void check_tensor(const at::Tensor& t, const Initializer& init, const ParamInfo&
   TORCH_CHECK(!t.is_meta(), "torchinit::init_: ", init.name(),
               " got a tensor on the meta device (shape ", p.shape_str(),
               "), which has no storage; materialize it with to_empty(device) first");
+  // An expand()ed view repeats one element: filling it element by element would leave the last
+  // write in every alias, not the promised distribution.
+  TORCH_CHECK(at::has_internal_overlap(t) != at::MemOverlap::Yes, "torchinit::init_: ", init.name(),
+              " got a tensor of shape ", p.shape_str(), " with strides ", t.strides(),
+              " whose elements overlap in memory (an expand()ed view); initialize ",
+              "a tensor that owns its elements, e.g. t.contiguous() or torch::empty(shape)");
 }
 
 // Largest magnitude a value of `d` can take (9 std for normal tails: Box–Muller in double
@@ -70,7 +77,23 @@ double max_of(at::ScalarType t) {
   }
 }
 
-// The promised values must be representable in the tensor's dtype: no silent inf.
+// Smallest spread a random distribution may have in dtype `t`: 16 of its smallest subnormals;
+// below that the values round to a few representable numbers around zero.
+double min_spread_of(at::ScalarType t) {
+  switch (t) {
+    case at::kDouble:
+      return 16 * std::numeric_limits<double>::denorm_min();
+    case at::kHalf:
+      return 16 * 5.9604644775390625e-08;
+    case at::kBFloat16:
+      return 16 * 9.183549615799121e-41;
+    default:
+      return 16 * double(std::numeric_limits<float>::denorm_min());
+  }
+}
+
+// The promised values must be representable in the tensor's dtype: no silent inf, and no random
+// distribution so narrow that it underflows to zeros.
 void check_fits(const at::Tensor& t, const Initializer& init, const ParamInfo& p) {
   const Distribution d = init.theory(p);
   const double r = reach(d);
@@ -78,6 +101,13 @@ void check_fits(const at::Tensor& t, const Initializer& init, const ParamInfo& p
               "torchinit::init_: ", init.spec().str(), " on shape ", p.shape_str(), " promises ",
               d.str(), ", whose values (up to ", r, ") overflow ", t.scalar_type(), " (max ",
               max_of(t.scalar_type()), "); use a wider dtype or a smaller scale");
+  const bool random = d.kind() == Distribution::Kind::Uniform ||
+                      d.kind() == Distribution::Kind::Normal ||
+                      d.kind() == Distribution::Kind::TruncatedNormal;
+  TORCH_CHECK(!random || d.std() >= min_spread_of(t.scalar_type()),
+              "torchinit::init_: ", init.spec().str(), " on shape ", p.shape_str(), " promises ",
+              d.str(), ", whose std ", d.std(), " underflows ", t.scalar_type(),
+              " (values would round to zero); use a ", "wider dtype or a larger scale");
 }
 
 }  // namespace
@@ -93,7 +123,17 @@ void validate_init(const at::Tensor& tensor, const Initializer& init, const Para
   check_tensor(tensor, init, p);
   if (tensor.numel() == 0) return;
   init.validate(p);
-  check_fits(tensor, init, p);
+  try {
+    check_fits(tensor, init, p);
+  } catch (const c10::Error& e) {
+    // The theory itself failed (e.g. arguments whose arithmetic overflows to a zero gain): say
+    // which spec and shape, not only which distribution.
+    const std::string inner = e.what_without_backtrace();
+    if (inner.rfind("torchinit::init_:", 0) == 0) throw;
+    TORCH_CHECK(false, "torchinit::init_: ", init.spec().str(), " on shape ", p.shape_str(),
+                " gives no valid distribution (", inner,
+                "); use arguments of a moderate magnitude");
+  }
 }
 
 at::Tensor init_(const at::Tensor& tensor, std::string_view spec, const InitOptions& options) {

@@ -9,10 +9,14 @@
 #include <torch/nn/modules/container/any.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "torchinit/module_layout.h"
@@ -99,6 +103,107 @@ std::string rule_text(const Rule& r, int index) {
                      r.line > 0 ? fmt::format(" (line {})", r.line) : "", r.selector, r.spec.str());
 }
 
+// Line and column (1-based; columns count bytes) of byte `offset` of `text`.
+std::pair<size_t, size_t> line_column(std::string_view text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+// Offset of the first byte that does not belong to a well-formed UTF-8 sequence (no overlong
+// forms, no surrogates, at most U+10FFFF), or npos.
+size_t invalid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // range of the first continuation byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return i;
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Offset of the `occurrence`-th (1-based) `"key"` followed by ':' in JSON text, or npos.
+size_t find_json_key(std::string_view text, const std::string& key, int occurrence) {
+  const std::string quoted = "\"" + key + "\"";
+  for (size_t at = text.find(quoted); at != std::string_view::npos;
+       at = text.find(quoted, at + 1)) {
+    const size_t after = text.find_first_not_of(" \t\r\n", at + quoted.size());
+    if (after != std::string_view::npos && text[after] == ':' && --occurrence == 0) return at;
+  }
+  return std::string_view::npos;
+}
+
+// JSON with duplicate keys rejected (nlohmann keeps the last one silently).
+nlohmann::json parse_json_strict(std::string_view text) {
+  std::vector<std::set<std::string>> open_objects;
+  std::map<std::string, int> occurrences;
+  std::string duplicate;
+  int duplicate_occurrence = 0;
+  const auto callback = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == nlohmann::json::parse_event_t::object_end) {
+      if (!open_objects.empty()) open_objects.pop_back();
+    } else if (event == nlohmann::json::parse_event_t::key) {
+      const std::string key = parsed.get<std::string>();
+      const int n = ++occurrences[key];
+      if (!open_objects.empty() && !open_objects.back().insert(key).second && duplicate.empty()) {
+        duplicate = key;
+        duplicate_occurrence = n;
+      }
+    }
+    return true;
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, callback);
+  } catch (const nlohmann::json::parse_error& e) {
+    const auto [line, column] = line_column(text, e.byte > 0 ? e.byte - 1 : 0);
+    TORCH_CHECK(false, "torchinit::Plan::parse: line ", line, ", column ", column, ": invalid JSON",
+                e.byte >= text.size() ? " (truncated?)" : "", ": ", e.what(),
+                "; fix the JSON or write the plan as `selector = spec` lines");
+  }
+  if (!duplicate.empty()) {
+    const size_t at = find_json_key(text, duplicate, duplicate_occurrence);
+    const auto [line, column] = line_column(text, at == std::string_view::npos ? 0 : at);
+    TORCH_CHECK(false, "torchinit::Plan::parse: ",
+                at == std::string_view::npos ? std::string()
+                                             : fmt::format("line {}, column {}: ", line, column),
+                "duplicate key \"", duplicate,
+                "\" in a JSON object; each key may appear once, remove one of them");
+  }
+  return j;
+}
+
 }  // namespace
 
 const ReportRow& Report::at(std::string_view path) const {
@@ -154,14 +259,16 @@ Plan& Plan::rule(std::string selector, std::string_view spec) {
 
 Plan Plan::parse(std::string_view text) {
   Plan plan;
+  if (const size_t bad = invalid_utf8(text); bad != std::string_view::npos) {
+    const auto [line, column] = line_column(text, bad);
+    TORCH_CHECK(false, "torchinit::Plan::parse: line ", line, ", column ", column,
+                ": invalid UTF-8 (byte 0x",
+                fmt::format("{:02X}", static_cast<unsigned char>(text[bad])),
+                "); save the plan as UTF-8");
+  }
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      TORCH_CHECK(false, "torchinit::Plan::parse: invalid JSON at byte ", e.byte, ": ", e.what());
-    }
+    const nlohmann::json j = parse_json_strict(text);
     const nlohmann::json& rules = j.is_object() ? j.value("rules", nlohmann::json()) : j;
     TORCH_CHECK(rules.is_array(),
                 "torchinit::Plan::parse: JSON plans are [{\"selector\": …, "
@@ -382,17 +489,29 @@ ModuleCheck check(const torch::nn::AnyModule& module, const Report& report,
 Plan load_plan(const std::string& text, int64_t layers) {
   const auto names = Plan::presets();
   if (std::find(names.begin(), names.end(), text) != names.end()) return Plan::preset(text, layers);
-  std::ifstream file(text);
-  if (file) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(text, ec);
+  if (std::filesystem::exists(status)) {
+    TORCH_CHECK(!std::filesystem::is_directory(status), "torchinit::load_plan: '", text,
+                "' is a directory; pass a plan file (text or JSON rules), a preset or rules");
+    std::ifstream file(text, std::ios::binary);
+    const int open_errno = errno;
+    TORCH_CHECK(file.is_open(), "torchinit::load_plan: cannot open '", text,
+                "': ", std::strerror(open_errno), "; check the path and its permissions");
     std::stringstream contents;
     contents << file.rdbuf();
-    TORCH_CHECK(!file.bad(), "torchinit::load_plan: cannot read '", text, "'");
-    return Plan::parse(contents.str());
+    TORCH_CHECK(!file.bad(), "torchinit::load_plan: cannot read '", text,
+                "': ", std::strerror(errno), "; check the file");
+    try {
+      return Plan::parse(contents.str());
+    } catch (const c10::Error& e) {
+      TORCH_CHECK(false, "torchinit::load_plan: in '", text, "': ", e.what_without_backtrace());
+    }
   }
   TORCH_CHECK(text.find('=') != std::string::npos, "torchinit::load_plan: '", text,
               "' is neither a preset (", fmt::format("{}", fmt::join(names, ", ")), "),",
               did_you_mean(text, names),
-              " a readable file, nor rules like ':weight = xavier_uniform'");
+              " an existing file, nor rules like ':weight = xavier_uniform'");
   std::string rules = text;
   std::replace(rules.begin(), rules.end(), ';', '\n');
   return Plan::parse(rules);

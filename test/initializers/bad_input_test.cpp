@@ -1,17 +1,21 @@
 // Bad input: every error names the initializer, the shape where there is one, and a fix, and
 // leaves the tensor's bytes unchanged; odd but valid tensors (0-dim, zero elements, views,
 // requires_grad leaves) work.
+#include <ATen/MemoryOverlap.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <typeinfo>
 #include <vector>
 
 #include "test_util.h"
+#include "torchinit/check.h"
 #include "torchinit/init.h"
 #include "torchinit/registry.h"
 
@@ -344,6 +348,409 @@ TEST(InitSpecErrors, ErrorsReportTheColumnOfTheCulprit) {
     torchinit::init_(t, "xavier_uniform(gain=foo)");
   });
   EXPECT_TRUE(ContainsAll(msg, {"column 21", "xavier_uniform(gain=foo)\n", "^"}));
+}
+
+}  // namespace
+
+// ---- the full matrix: every registered initializer x every kind of odd tensor ----
+//
+// For each (initializer, tensor) the outcome is either the correct result (finite values,
+// reproducible, equal to the contiguous float32 result where the layout or dtype changes
+// nothing, and not rejected by check() against the spec's theory) or a c10::Error naming the
+// initializer, the shape, the dtype where it is the problem, and a fix, with the bytes unchanged.
+
+namespace {
+namespace matrix {
+
+// Values for required arguments, so that every registered name gets a valid spec. A new
+// initializer with a required argument fails DefaultSpecs until it is listed here.
+const std::map<std::string, std::string>& required_values() {
+  static const std::map<std::string, std::string> v = {
+      {"val", "0.5"}, {"sparsity", "0.5"}, {"layers", "4"}, {"t_max", "10"}};
+  return v;
+}
+
+std::vector<std::string> builtin_names() {
+  std::vector<std::string> out;
+  for (const std::string& name : torchinit::Registry::global().names())
+    if (name.rfind("test_", 0) != 0) out.push_back(name);  // added by other tests
+  return out;
+}
+
+// `name(required=value, ...)`, or just `name`.
+std::string default_spec(const std::string& name) {
+  const auto entry = torchinit::Registry::global().find(name);
+  std::string args;
+  for (const auto& a : entry->args) {
+    if (a.default_value) continue;
+    const auto it = required_values().find(a.name);
+    if (it == required_values().end()) return "";
+    args += (args.empty() ? "" : ", ") + a.name + "=" + it->second;
+  }
+  return args.empty() ? name : name + "(" + args + ")";
+}
+
+std::string shape_str(at::IntArrayRef s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// A fix is an imperative the user can follow.
+bool suggests_a_fix(const std::string& msg) {
+  for (const char* verb :
+       {"needs ",      "use ",     "pass ",  "reshape", "give ", "initialize ", "convert",
+        "materialize", "allocate", "move ",  "swap ",   "add ",  "write ",      "make ",
+        "clone",       "set ",     "choose", "pick",    "Move ", "Use "})
+    if (msg.find(verb) != std::string::npos) return true;
+  return false;
+}
+
+// init_ on t; on c10::Error checks the contract (name, shape, fix, bytes unchanged) and returns
+// the message; on success returns "".
+// Errors about the tensor name its shape; errors about a spec argument need not, but must state
+// the valid range ("must be ...") or a fix.
+enum class About { Tensor, Argument };
+std::string run(const at::Tensor& t, const std::string& spec, const std::string& name,
+                const InitOptions& o = InitOptions().seed(5).key("m"),
+                About about = About::Tensor) {
+  // Meta tensors have no bytes; expanded views cannot be written element by element.
+  if (!t.is_meta() && at::has_internal_overlap(t) != at::MemOverlap::Yes) fill_pattern_(t);
+  const at::Tensor before = t.is_meta() ? t : t.detach().clone();
+  try {
+    torchinit::init_(t, spec, o);
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    if (about == About::Tensor) {
+      EXPECT_TRUE(ContainsAll(msg, {"torchinit::", name, shape_str(t.sizes())})) << spec;
+      EXPECT_TRUE(suggests_a_fix(msg)) << spec << ": no fix in: " << msg;
+    } else {
+      EXPECT_TRUE(ContainsAll(msg, {"torchinit::", name})) << spec;
+      EXPECT_TRUE(suggests_a_fix(msg) || msg.find("must") != std::string::npos ||
+                  msg.find("expects") != std::string::npos ||
+                  msg.find("needs") != std::string::npos)
+          << spec << ": neither a valid range nor a fix in: " << msg;
+    }
+    if (!t.is_meta()) {
+      EXPECT_TRUE(torchinit::testutil::same_bytes(t, before)) << spec << ": bytes changed";
+    }
+    return msg.empty() ? "?" : msg;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << spec << ": threw a non-c10 exception: " << e.what();
+    return "?";
+  }
+  return "";
+}
+
+// The result of a successful init_: finite, written, and not rejected against theory.
+void expect_correct(const at::Tensor& t, const std::string& spec) {
+  const std::vector<double> x = torchinit::testutil::to_doubles(t);
+  EXPECT_TRUE(std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); })) << spec;
+  if (t.numel() == 0) return;
+  // alpha 1e-6 per check (CheckOptions' default), a few hundred checks: family-wise < 1e-3.
+  try {
+    const torchinit::Distribution d = torchinit::theory(spec, t.sizes());
+    const torchinit::CheckResult r = torchinit::check(t, d);
+    EXPECT_FALSE(r.rejected()) << spec << " " << shape_str(t.sizes()) << ": " << r.summary();
+  } catch (const c10::Error& e) {
+    ADD_FAILURE() << "theory() or check() of " << spec << " " << shape_str(t.sizes())
+                  << " threw: " << e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "theory() or check() of " << spec << " " << shape_str(t.sizes())
+                  << " threw a non-c10 exception: " << e.what();
+  }
+}
+
+const std::vector<std::vector<int64_t>>& rank_shapes() {
+  static const std::vector<std::vector<int64_t>> s = {{}, {8}, {8, 6}, {6, 4, 3, 3}};
+  return s;
+}
+
+// The first shape of rank 2, 4 or 1 (in that order) that `spec` accepts.
+std::vector<int64_t> accepted_shape(const std::string& spec) {
+  for (const auto& s : {rank_shapes()[2], rank_shapes()[3], rank_shapes()[1]}) {
+    try {
+      (void)torchinit::theory(spec, s);
+      return s;
+    } catch (const c10::Error&) {
+    }
+  }
+  return {};
+}
+
+}  // namespace matrix
+
+TEST(Matrix, EveryInitializerHasADefaultSpec) {
+  const auto names = matrix::builtin_names();
+  ASSERT_GE(names.size(), 20u);
+  for (const auto& name : names)
+    EXPECT_FALSE(matrix::default_spec(name).empty())
+        << name << " has a required argument missing from required_values()";
+}
+
+TEST(Matrix, RanksAcceptedOrRejectedWithTheContract) {
+  // Which ranks each initializer accepts, pinned: a change here is a behaviour change that the
+  // README's bad-input table must follow. 1 = [8], 2 = [8, 6], 4 = [6, 4, 3, 3], 0 = [].
+  const std::map<std::string, std::string> accepted = {
+      {"chrono", "1"},
+      {"constant", "0124"},
+      {"delta_orthogonal", "4"},
+      {"dirac", "4"},
+      {"eye", "2"},
+      {"fixup", "24"},
+      {"forget_gate_bias", "1"},
+      {"kaiming_normal", "24"},
+      {"kaiming_uniform", "24"},
+      {"lecun_normal", "24"},
+      {"lecun_uniform", "24"},
+      {"normal", "0124"},
+      {"ones", "0124"},
+      {"orthogonal", "24"},
+      {"sparse", "2"},
+      {"trunc_normal", "0124"},
+      {"uniform", "0124"},
+      {"variance_scaling", "24"},
+      {"xavier_normal", "24"},
+      {"xavier_uniform", "24"},
+      {"zeros", "0124"},
+  };
+  for (const auto& name : matrix::builtin_names()) {
+    const std::string spec = matrix::default_spec(name);
+    std::string got;
+    for (const auto& shape : matrix::rank_shapes()) {
+      SCOPED_TRACE(spec + " " + matrix::shape_str(shape));
+      const at::Tensor t = at::empty(shape);
+      if (matrix::run(t, spec, name).empty()) {
+        got += std::to_string(shape.size());
+        matrix::expect_correct(t, spec);
+        // Reproducible: the same (seed, key) gives the same bytes.
+        const at::Tensor again = at::empty(shape);
+        torchinit::init_(again, spec, InitOptions().seed(5).key("m"));
+        EXPECT_TRUE(torchinit::testutil::same_bytes(t, again));
+      }
+    }
+    const auto it = accepted.find(name);
+    if (it == accepted.end()) {
+      ADD_FAILURE() << name << " accepts ranks '" << got << "'; add it to the table";
+    } else {
+      EXPECT_EQ(got, it->second) << name;
+    }
+  }
+}
+
+TEST(Matrix, ZeroElementTensorsAreANoOpForEveryInitializer) {
+  for (const auto& name : matrix::builtin_names()) {
+    const std::string spec = matrix::default_spec(name);
+    for (const std::vector<int64_t>& shape :
+         std::vector<std::vector<int64_t>>{{0}, {0, 6}, {6, 0}, {0, 4, 3, 3}}) {
+      const at::Tensor t = at::empty(shape);
+      EXPECT_NO_THROW(torchinit::init_(t, spec, InitOptions().seed(1))) << spec;
+      EXPECT_EQ(t.sizes(), at::IntArrayRef(shape));
+    }
+  }
+}
+
+TEST(Matrix, UnsupportedDtypesAreErrorsNamingTheDtype) {
+  for (const auto& name : matrix::builtin_names()) {
+    const std::string spec = matrix::default_spec(name);
+    const auto shape = matrix::accepted_shape(spec);
+    ASSERT_FALSE(shape.empty()) << spec;
+    for (auto dtype : {at::kChar, at::kInt, at::kLong, at::kBool, at::kComplexFloat}) {
+      for (auto backend : {torchinit::Backend::Philox, torchinit::Backend::Torch}) {
+        SCOPED_TRACE(spec + " " + c10::toString(dtype));
+        const at::Tensor t = at::zeros(shape, at::TensorOptions().dtype(dtype));
+        const std::string msg = matrix::run(t, spec, name, InitOptions().seed(1).backend(backend));
+        EXPECT_TRUE(ContainsAll(msg, {c10::toString(dtype), ".to(dtype)"}));
+      }
+    }
+  }
+}
+
+TEST(Matrix, HalfTypesGetTheFloat32ValuesRoundedAndFloat64MatchesTheory) {
+  for (const auto& name : matrix::builtin_names()) {
+    const std::string spec = matrix::default_spec(name);
+    const auto shape = matrix::accepted_shape(spec);
+    const InitOptions o = InitOptions().seed(9).key(name);
+    const at::Tensor f32 = at::empty(shape);
+    torchinit::init_(f32, spec, o);
+    for (auto dtype : {at::kHalf, at::kBFloat16}) {
+      SCOPED_TRACE(spec + " " + c10::toString(dtype));
+      const at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+      ASSERT_EQ(matrix::run(t, spec, name, o), "");
+      EXPECT_TRUE(torchinit::testutil::same_bytes(t, f32.to(dtype)));
+    }
+    SCOPED_TRACE(spec + " float64");
+    const at::Tensor f64 = at::empty(shape, at::TensorOptions().dtype(at::kDouble));
+    ASSERT_EQ(matrix::run(f64, spec, name, o), "");
+    matrix::expect_correct(f64, spec);
+  }
+}
+
+TEST(Matrix, ViewsGetTheContiguousValuesAndTheirBaseKeepsTheRest) {
+  for (const auto& name : matrix::builtin_names()) {
+    const std::string spec = matrix::default_spec(name);
+    const std::vector<int64_t> shape = matrix::accepted_shape(spec);
+    const InitOptions o = InitOptions().seed(11).key("view");
+    const at::Tensor want = at::empty(shape);
+    torchinit::init_(want, spec, o);
+
+    struct ViewCase {
+      std::string what;
+      at::Tensor base;
+      at::Tensor view;
+    };
+    std::vector<ViewCase> cases;
+    {  // every other row: non-contiguous
+      std::vector<int64_t> s = shape;
+      s[0] *= 2;
+      const at::Tensor base = at::empty(s);
+      cases.push_back({"strided", base, base.slice(0, 1, s[0], 2)});
+    }
+    if (shape.size() >= 2) {  // transposed storage
+      std::vector<int64_t> s = shape;
+      std::swap(s[0], s[1]);
+      const at::Tensor base = at::empty(s);
+      cases.push_back({"transposed", base, base.transpose(0, 1)});
+    }
+    {  // rows 2.. of a larger tensor: contiguous, with a storage offset
+      std::vector<int64_t> s = shape;
+      s[0] += 5;
+      const at::Tensor base = at::empty(s);
+      cases.push_back({"slice", base, base.narrow(0, 2, shape[0])});
+    }
+    for (auto& c : cases) {
+      SCOPED_TRACE(spec + " " + c.what);
+      fill_pattern_(c.base);
+      const at::Tensor before = c.base.clone();
+      ASSERT_EQ(c.view.sizes(), at::IntArrayRef(shape));
+      torchinit::init_(c.view, spec, o);
+      EXPECT_TRUE(at::equal(c.view, want));
+      // Outside the view the base is unchanged: compare with the view's bytes put back.
+      const at::Tensor expected = before.clone();
+      if (c.what == "strided") expected.slice(0, 1, expected.size(0), 2).copy_(want);
+      if (c.what == "transposed") expected.transpose(0, 1).copy_(want);
+      if (c.what == "slice") expected.narrow(0, 2, shape[0]).copy_(want);
+      EXPECT_TRUE(torchinit::testutil::same_bytes(c.base, expected));
+    }
+    {  // expanded (stride 0): elements alias each other; an error, nothing written
+      SCOPED_TRACE(spec + " expanded");
+      std::vector<int64_t> one(shape.size(), 1);
+      const at::Tensor base = at::empty(one);
+      const std::string msg = matrix::run(base.expand(shape), spec, name, o);
+      EXPECT_TRUE(ContainsAll(msg, {"overlap", ".contiguous()"}));
+    }
+  }
+}
+
+TEST(Matrix, AutogradLeavesAndNoGradGuardGiveTheSameBytes) {
+  for (const auto& name : matrix::builtin_names()) {
+    const std::string spec = matrix::default_spec(name);
+    SCOPED_TRACE(spec);
+    const auto shape = matrix::accepted_shape(spec);
+    const InitOptions o = InitOptions().seed(3).key("g");
+    const at::Tensor plain = at::empty(shape);
+    torchinit::init_(plain, spec, o);
+    const at::Tensor leaf = at::empty(shape).set_requires_grad(true);
+    torchinit::init_(leaf, spec, o);
+    EXPECT_TRUE(leaf.is_leaf() && leaf.requires_grad() && !leaf.grad_fn());
+    EXPECT_TRUE(at::equal(leaf.detach(), plain));
+    {
+      at::NoGradGuard guard;
+      const at::Tensor inside = at::empty(shape).set_requires_grad(true);
+      torchinit::init_(inside, spec, o);
+      EXPECT_TRUE(at::equal(inside.detach(), plain));
+      EXPECT_TRUE(at::GradMode::is_enabled() == false);  // init_ restores the caller's mode
+    }
+    EXPECT_TRUE(at::GradMode::is_enabled());
+  }
+}
+
+TEST(Matrix, MetaTensorsAreErrorsForEveryInitializer) {
+  for (const auto& name : matrix::builtin_names()) {
+    const std::string spec = matrix::default_spec(name);
+    SCOPED_TRACE(spec);
+    const auto shape = matrix::accepted_shape(spec);
+    const at::Tensor t = at::empty(shape, at::TensorOptions().device(at::kMeta));
+    const std::string msg = matrix::run(t, spec, name);
+    EXPECT_TRUE(ContainsAll(msg, {"meta", "to_empty"}));
+    EXPECT_TRUE(t.is_meta());
+  }
+}
+
+TEST(Matrix, NumberArgumentsOutOfRangeNanAndInf) {
+  // Every Number and Gain argument of every initializer, set to nan, +-inf, 0, -1 and +-1e300:
+  // nan is always an error naming the argument; the others are an error naming the
+  // initializer or a correct, finite result.
+  for (const auto& name : matrix::builtin_names()) {
+    const auto entry = torchinit::Registry::global().find(name);
+    const std::string base_spec = matrix::default_spec(name);
+    const auto shape = matrix::accepted_shape(base_spec);
+    for (const auto& arg : entry->args) {
+      if (arg.type == torchinit::ArgType::Choice) {
+        const std::string spec = name + "(" + arg.name + "=bogus)";
+        const at::Tensor t = at::empty(shape);
+        EXPECT_TRUE(
+            ContainsAll(matrix::run(t, spec, name, InitOptions().seed(5), matrix::About::Argument),
+                        {arg.name, "must be one of"}));
+        continue;
+      }
+      for (const char* value : {"nan", "inf", "-inf", "0", "-1", "1e300", "-1e300"}) {
+        // The other required arguments keep their valid values.
+        std::string spec = name + "(" + arg.name + "=" + value;
+        for (const auto& other : entry->args)
+          if (!other.default_value && other.name != arg.name)
+            spec += ", " + other.name + "=" + matrix::required_values().at(other.name);
+        spec += ")";
+        SCOPED_TRACE(spec);
+        // Reported bugs in files this suite does not own; each has a skipped test below.
+        if (spec == "chrono(t_max=1e300)" || spec == "trunc_normal(a=-1e300)" ||
+            spec == "trunc_normal(b=1e300)")
+          continue;
+        const at::Tensor t = at::empty(shape);
+        const std::string msg =
+            matrix::run(t, spec, name, InitOptions().seed(5), matrix::About::Argument);
+        if (std::string(value) == "nan") {
+          EXPECT_TRUE(ContainsAll(msg, {"'" + arg.name + "'"}));
+        } else if (msg.empty()) {
+          matrix::expect_correct(t, spec);
+        }
+      }
+    }
+  }
+}
+
+// ---- bugs found by the matrix in files owned elsewhere: failing tests, skipped until fixed ----
+
+TEST(KnownBugs, ChronoWithAHugeTMaxWritesInf) {
+  GTEST_SKIP() << "BUG: chrono(t_max=1e300) writes inf into float32 without an error "
+                  "(src/initializers/chrono.cpp); remove this skip when fixed";
+  const at::Tensor t = at::empty({8});
+  std::string msg;
+  try {
+    torchinit::init_(t, "chrono(t_max=1e300)", InitOptions().seed(5));
+  } catch (const c10::Error& e) {
+    msg = e.what_without_backtrace();
+  }
+  if (msg.empty()) {
+    const std::vector<double> x = torchinit::testutil::to_doubles(t);
+    EXPECT_TRUE(std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); }));
+  } else {
+    EXPECT_TRUE(ContainsAll(msg, {"chrono", "t_max"}));
+  }
+}
+
+TEST(KnownBugs, TruncNormalWithAHugeFiniteBoundHasANanFourthMoment) {
+  GTEST_SKIP() << "BUG: trunc_normal(a=-1e300) (b=2) has fourth_central_moment nan "
+                  "(src/distribution.cpp: bound^3 * pdf(bound) = inf * 0), so check() throws "
+                  "std::invalid_argument instead of a c10::Error (src/check.cpp, src/stats.cpp); "
+                  "a = -inf works. Remove this skip when fixed";
+  for (const char* spec : {"trunc_normal(a=-1e300)", "trunc_normal(b=1e300)"}) {
+    const torchinit::Distribution d = torchinit::theory(spec, {8, 6});
+    EXPECT_TRUE(std::isfinite(d.fourth_central_moment())) << spec;
+    const at::Tensor t = at::empty({64, 64});
+    torchinit::init_(t, spec, InitOptions().seed(5));
+    EXPECT_NO_THROW(EXPECT_FALSE(torchinit::check(t, d).rejected())) << spec;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,219 @@
+// Pinned determinism: SHA-256 of the bytes of every registered initializer for a fixed
+// (seed, key, shape) in float32 and float64, and of Plan::apply on every model spec of the model
+// registry with presets, compared with the digests committed in test/golden/*.txt, at 1, 2 and
+// 4 threads. A changed digest is a breaking change (README, "Determinism policy").
+//
+// Regenerate after an intended change of bytes:  TORCHINIT_GOLDEN_WRITE=1 ctest -R golden
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <gtest/gtest.h>
+#include <torch/nn/module.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "golden/sha256.h"
+#include "torchinit/init.h"
+#include "torchinit/nn/make.h"
+#include "torchinit/nn/registry.h"
+#include "torchinit/plan.h"
+#include "torchinit/registry.h"
+
+namespace {
+
+using torchinit::testutil::Sha256;
+using Digests = std::map<std::string, std::string>;  // case -> sha256
+
+std::string golden_path(const std::string& file) {
+  return std::string(TORCHINIT_GOLDEN_DIR) + "/" + file;
+}
+
+bool write_mode() {
+  const char* w = std::getenv("TORCHINIT_GOLDEN_WRITE");
+  return w && std::string(w) == "1";
+}
+
+// Digest of a tensor's logical bytes (row-major, contiguous), prefixed by dtype and shape.
+void hash_tensor(Sha256& h, const at::Tensor& t) {
+  const at::Tensor c = t.detach().contiguous();
+  h.update(std::string(c10::toString(c.scalar_type())));
+  for (int64_t s : c.sizes()) h.update(std::to_string(s) + ",");
+  h.update(c.data_ptr(), size_t(c.numel()) * c.element_size());
+}
+
+const std::map<std::string, std::string>& required_values() {
+  static const std::map<std::string, std::string> v = {
+      {"val", "0.5"}, {"sparsity", "0.5"}, {"layers", "4"}, {"t_max", "10"}};
+  return v;
+}
+
+// Every registered initializer with its default arguments (required ones from the table), plus
+// argument choices that take other code paths.
+std::vector<std::string> golden_specs() {
+  std::vector<std::string> out;
+  for (const std::string& name : torchinit::Registry::global().names()) {
+    if (name.rfind("test_", 0) == 0) continue;
+    std::string args;
+    const auto entry = torchinit::Registry::global().find(name);
+    for (const auto& a : entry->args)
+      if (!a.default_value)
+        args += (args.empty() ? "" : ", ") + a.name + "=" + required_values().at(a.name);
+    out.push_back(args.empty() ? name : name + "(" + args + ")");
+  }
+  for (const char* s :
+       {"trunc_normal(std=0.02, a=-0.04, b=0.04)", "sparse(sparsity=0.9)",
+        "kaiming_normal(mode=fan_out, nonlinearity=relu)", "variance_scaling(distribution=uniform)",
+        "variance_scaling(distribution=normal, mode=fan_avg)", "dirac(groups=2)",
+        "orthogonal(gain=relu)", "uniform(a=-3, b=5)", "normal(mean=1, std=3)"})
+    out.push_back(s);
+  return out;
+}
+
+std::vector<int64_t> golden_shape(const std::string& spec) {
+  for (const std::vector<int64_t>& s :
+       std::vector<std::vector<int64_t>>{{96, 80}, {16, 8, 3, 3}, {64}}) {
+    try {
+      (void)torchinit::theory(spec, s);
+      return s;
+    } catch (const c10::Error&) {
+    }
+  }
+  return {};
+}
+
+Digests initializer_digests() {
+  Digests out;
+  for (const std::string& spec : golden_specs()) {
+    const auto shape = golden_shape(spec);
+    EXPECT_FALSE(shape.empty()) << spec;
+    for (auto dtype : {at::kFloat, at::kDouble}) {
+      const at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+      torchinit::init_(t, spec, torchinit::InitOptions().seed(20261129).key("golden.weight"));
+      Sha256 h;
+      hash_tensor(h, t);
+      std::ostringstream name;
+      name << spec << " | " << c10::toString(dtype) << " | seed=20261129 key=golden.weight";
+      out[name.str()] = h.hex();
+    }
+  }
+  return out;
+}
+
+// Presets for each model: torch_default everywhere, plus the one written for the family.
+std::vector<std::string> presets_for(const std::string& model) {
+  if (model == "resnet") return {"torch_default", "resnet", "he"};
+  if (model == "lstm" || model == "gru" || model == "rnn")
+    return {"torch_default", "orthogonal_rnn"};
+  if (model == "mlp") return {"torch_default", "he", "xavier", "lecun_selu"};
+  return {"torch_default", "he"};
+}
+
+Digests model_digests() {
+  Digests out;
+  for (const auto& entry : torchinit::nn::ModelRegistry::global().entries()) {
+    if (entry.name.rfind("test_", 0) == 0) continue;  // registered by other tests
+    for (const std::string& preset : presets_for(entry.name)) {
+      auto net = torchinit::nn::make(entry.example);
+      torchinit::Plan::preset(preset).apply(net, torchinit::ApplyOptions().seed(7));
+      Sha256 h;
+      for (const auto& p : net.ptr()->named_parameters()) {
+        h.update(p.key());
+        hash_tensor(h, p.value());
+      }
+      out[entry.example + " | preset " + preset + " | seed=7"] = h.hex();
+    }
+  }
+  return out;
+}
+
+Digests read_digests(const std::string& path) {
+  Digests out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto bar = line.rfind(" = ");
+    if (bar == std::string::npos) continue;
+    out[line.substr(0, bar)] = line.substr(bar + 3);
+  }
+  return out;
+}
+
+void write_digests(const std::string& path, const Digests& d, const std::string& what) {
+  std::ofstream out(path);
+  out << "# SHA-256 of " << what << ".\n"
+      << "# Generated by TORCHINIT_GOLDEN_WRITE=1 ctest -R golden; a change is a breaking change\n"
+      << "# (version bump and changelog entry, see the README's determinism policy).\n";
+  for (const auto& [k, v] : d) out << k << " = " << v << "\n";
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+// Computes the digests at 1, 2 and 4 threads: they must agree with each other and with the file.
+void compare_with_golden(const std::string& file, const std::string& what, Digests (*compute)()) {
+  const int saved = at::get_num_threads();
+  std::map<int, Digests> by_threads;
+  for (int threads : {1, 2, 4}) {
+    at::set_num_threads(threads);
+    by_threads[threads] = compute();
+  }
+  at::set_num_threads(saved);
+  const Digests& one = by_threads[1];
+  ASSERT_FALSE(one.empty());
+  for (const auto& [threads, d] : by_threads)
+    EXPECT_EQ(d, one) << "bytes differ between 1 and " << threads << " threads";
+  const std::string path = golden_path(file);
+  if (write_mode()) {
+    write_digests(path, one, what);
+    std::cout << "wrote " << one.size() << " digests to " << path << "\n";
+    return;
+  }
+  const Digests golden = read_digests(path);
+  ASSERT_FALSE(golden.empty()) << "no digests in " << path
+                               << "; generate them with TORCHINIT_GOLDEN_WRITE=1 ctest -R golden";
+  for (const auto& [k, v] : one) {
+    const auto it = golden.find(k);
+    if (it == golden.end()) {
+      ADD_FAILURE() << "no golden digest for '" << k << "' in " << file
+                    << "; a new case: regenerate with TORCHINIT_GOLDEN_WRITE=1 ctest -R golden";
+    } else {
+      EXPECT_EQ(v, it->second) << "bytes changed for '" << k
+                               << "': a breaking change (version bump + changelog entry, then "
+                                  "TORCHINIT_GOLDEN_WRITE=1 ctest -R golden)";
+    }
+  }
+  for (const auto& [k, v] : golden)
+    EXPECT_TRUE(one.count(k)) << "golden case '" << k << "' is no longer computed; regenerate";
+}
+
+TEST(GoldenSha256, KnownAnswers) {
+  // FIPS 180-2 test vectors.
+  EXPECT_EQ(torchinit::testutil::sha256_hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(torchinit::testutil::sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(
+      torchinit::testutil::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 h;  // one million 'a', fed in uneven pieces
+  const std::string chunk(999, 'a');
+  for (int i = 0; i < 1001; ++i) h.update(chunk.data(), 999);
+  h.update(std::string(1, 'a'));
+  EXPECT_EQ(h.hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(GoldenSha256, InitializersFloat32AndFloat64) {
+  compare_with_golden("initializers.txt",
+                      "init_ bytes per (spec, dtype) on the shape [96, 80], [16, 8, 3, 3] or [64]",
+                      &initializer_digests);
+}
+
+TEST(GoldenSha256, PlanApplyOnEveryModelSpec) {
+  compare_with_golden("models.txt", "Plan::apply(preset) parameters of each model's example spec",
+                      &model_digests);
+}
+
+}  // namespace
