@@ -139,7 +139,10 @@ Distribution Distribution::truncated_normal(double mean, double std, double a, d
               "); its probability underflows in double. Move the bounds or the mean");
   Distribution d(Kind::TruncatedNormal, "truncated_normal");
   d.params_ = {{"mean", mean}, {"std", std}, {"a", a}, {"b", b}};
-  const auto z = truncated_standard_moments(alpha, beta);  // mean, mu2, mu3, mu4 of Z
+  // A bound beyond 40 std cuts no mass in double: the moments are those of an infinite bound
+  // (and z^3 * pdf(z) would be inf * 0 for a bound like -1e300).
+  const double za = alpha < -40 ? -INFINITY : alpha, zb = beta > 40 ? INFINITY : beta;
+  const auto z = truncated_standard_moments(za, zb);  // mean, mu2, mu3, mu4 of Z
   const double s2 = std * std;
   d.set_moments(mean + std * z[0], s2 * z[1], s2 * std * z[2], s2 * s2 * z[3]);
   return d;

@@ -58,8 +58,10 @@ void register_chrono(Registry& r) {
           "Tallec & Ollivier 2018, Can recurrent neural networks warp time?"},
          [](const Args& a) {
            const double t_max = a.number("t_max");
-           TORCH_CHECK(std::isfinite(t_max) && t_max > 2,
-                       "torchinit::chrono: t_max must be a finite number > 2, got ", t_max);
+           // u ~ U(1, t_max - 1) is drawn in float32 for float32 parameters: keep it finite.
+           TORCH_CHECK(std::isfinite(t_max) && t_max > 2 && t_max <= 1e30,
+                       "torchinit::chrono: t_max must be a number in (2, 1e30], got ", t_max,
+                       "; it is the longest dependency in time steps");
            return std::make_shared<Chrono>(t_max);
          }});
 }

@@ -132,6 +132,9 @@ std::shared_ptr<Initializer> kaiming(Shape shape, const char* who, const Args& a
   // As in PyTorch, `a` is the negative slope and only leaky_relu reads it.
   const double gain =
       nonlinearity == "leaky_relu" ? calculate_gain(nonlinearity, a) : calculate_gain(nonlinearity);
+  // sqrt(2 / (1 + a^2)) underflows to 0 for |a| near 1e154: no variance left to scale.
+  TORCH_CHECK(gain > 0, "torchinit::", who, ": the gain of leaky_relu with a=", a,
+              " is 0 (a^2 overflows); use a slope with |a| < 1e150");
   return std::make_shared<VarianceScaling>(
       who, shape, [gain, mode](const Fans& f) { return gain / std::sqrt(double(fan_of(f, mode))); },
       gain);
