@@ -4,63 +4,15 @@
 // the subsample is assembled from the ranks that hold its elements, never the full tensor.
 #include <ATen/Functions.h>
 #include <c10/util/Exception.h>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
+#include "marginal_tests.h"
 #include "torchinit/distributed.h"
 
 namespace torchinit::dist {
 namespace {
-
-std::string num(double x) { return fmt::format("{:.6g}", x); }
-
-// As check.cpp (same names, formulas and messages, so the results compare field by field).
-Statistic z_statistic(const std::string& name, double observed, double expected, double sd,
-                      double alpha, int64_t n) {
-  Statistic s;
-  s.name = name;
-  s.value = observed;
-  s.alpha = alpha;
-  const double zc = stats::normal_quantile_two_sided(alpha);
-  s.lo = expected - zc * sd;
-  s.hi = expected + zc * sd;
-  const double z = sd > 0 ? (observed - expected) / sd : (observed == expected ? 0.0 : INFINITY);
-  s.p_value = std::isinf(z) ? 0.0 : stats::normal_two_sided_p(z);
-  s.passed = s.p_value >= alpha;
-  s.detail = fmt::format("{} {} {} [{}, {}] (z={:.3g}, n={}, alpha={:.3g})", name, num(observed),
-                         s.passed ? "in" : "outside", num(s.lo), num(s.hi), z, n, alpha);
-  return s;
-}
-
-Statistic p_statistic(const std::string& name, const std::string& symbol, double value, double p,
-                      double alpha, int64_t n) {
-  Statistic s;
-  s.name = name;
-  s.value = value;
-  s.lo = s.hi = std::numeric_limits<double>::quiet_NaN();
-  s.p_value = p;
-  s.alpha = alpha;
-  s.passed = p >= alpha;
-  s.detail = fmt::format("{} {}={:.4g} p={:.3g} ({} alpha={:.3g}, n={})", name, symbol, value, p,
-                         s.passed ? ">=" : "<", alpha, n);
-  return s;
-}
-
-int mantissa_bits(at::ScalarType t) {
-  switch (t) {
-    case at::kDouble:
-      return 52;
-    case at::kHalf:
-      return 10;
-    case at::kBFloat16:
-      return 7;
-    default:
-      return 23;
-  }
-}
 
 bool is_marginal(const Distribution& d) {
   if (d.is_exact()) return false;
@@ -131,38 +83,10 @@ CheckResult check_sharded(Context& ctx, const at::Tensor& shard, at::IntArrayRef
     return check(whole.to(shard.scalar_type()), theory, options);
   }
   CheckResult r(theory, m.n, options.alpha());
-  const double alpha_each = options.alpha() / 4;
-  const int64_t n = m.n;
-  r.add(z_statistic("mean", m.mean, theory.mean(), theory.std() / std::sqrt(double(n)), alpha_each,
-                    n));
-  if (n >= 2) {
-    const double var_sd = std::sqrt(
-        stats::variance_of_sample_variance(n, theory.variance(), theory.fourth_central_moment()));
-    r.add(z_statistic("variance", m.sample_variance(), theory.variance(), var_sd, alpha_each, n));
-    const double need = stats::normal_quantile_two_sided(alpha_each) +
-                        stats::normal_quantile_two_sided(2 * (1 - options.power()));
-    if (options.detectable_variance_error() * theory.variance() < need * var_sd)
-      r.set_underpowered(
-          fmt::format("n={} cannot detect a {:.0f}% variance error with power {} at alpha {:.3g}",
-                      n, 100 * options.detectable_variance_error(), options.power(), alpha_each));
-  } else {
-    r.set_underpowered("a single element cannot be tested");
-  }
   const auto sample =
-      sorted_global_sample(ctx, shard, slice.runs(full, who), n, options.shape_sample());
-  const int mantissa = mantissa_bits(shard.scalar_type());
-  const auto cdf = [&theory, mantissa](double x) {
-    if (mantissa >= 52 || x == 0) return theory.cdf(x);
-    int e = 0;
-    std::frexp(x, &e);
-    const double delta = std::ldexp(1.0, e - 1 - mantissa);
-    return 0.5 * (theory.cdf(x - 0.5 * delta) + theory.cdf(x + 0.5 * delta));
-  };
-  const int64_t k = int64_t(sample.size());
-  const double ks = stats::ks_statistic(sample, cdf);
-  r.add(p_statistic("ks", "D", ks, stats::kolmogorov_p(ks, k), alpha_each, k));
-  const double ad = stats::anderson_darling_statistic(sample, cdf);
-  r.add(p_statistic("anderson_darling", "A2", ad, stats::anderson_darling_p(ad, k), alpha_each, k));
+      sorted_global_sample(ctx, shard, slice.runs(full, who), m.n, options.shape_sample());
+  detail::test_marginal(r, sample, m, theory, options.alpha() / 4, options,
+                        /*moments_independent=*/true, shard.scalar_type());
   return r;
 }
 
