@@ -4,6 +4,8 @@ set -euo pipefail
 
 packages=(cmake g++ make ccache libtorch-dev libfmt-dev libgtest-dev libgmock-dev librandom123-dev
   libboost-math-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev libopenblas0-pthread)
+# Fashion-MNIST IDX files for `torchinit demo --train` (/usr/share/datasets/fashion-mnist).
+packages+=(dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,5 +8,7 @@ namespace torchinit::cli {
 void add_list_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
 void add_check_command(CLI::App& app);
+void add_propagate_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 }  // namespace torchinit::cli
