@@ -278,8 +278,10 @@ Propagation propagate_impl(torch::nn::Module& module, const Report* report,
   p.forward_growth_ = growth_factor(fwd);
   p.verdict_ = p.forward_verdict_;
   if (options.backward()) {
-    for (auto it = p.layers_.rbegin(); it != p.layers_.rend(); ++it)
-      bwd.push_back(it->grad_variance);
+    // From the layer below the output: the output's own gradient is the injected g, not
+    // propagated (a narrow head would read as a one-step drop).
+    auto from = p.layers_.size() > 2 ? p.layers_.rbegin() + 1 : p.layers_.rbegin();
+    for (auto it = from; it != p.layers_.rend(); ++it) bwd.push_back(it->grad_variance);
     p.backward_verdict_ =
         diagnose(bwd, options.growth_tolerance(), std::sqrt(backward_drift), z_total);
     p.backward_growth_ = growth_factor(bwd);
