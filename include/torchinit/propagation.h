@@ -34,10 +34,11 @@
 //     most chain_sd, accumulated from the unit-to-unit dispersion of every layer so far (of s_j
 //     and of the activations' per-unit mean squares, added as if independent: conservative).
 // Diagnosis: the per-layer growth factor is exp(slope) of a least-squares line through
-// ln(second moment) over the layers (gradients: the same over ln(gradient variance), from the layer below the output); stable when
-// it lies within [1/(1+tol), 1+tol], or when the total change it implies is within what finite
-// width alone produces (z at alpha times the accumulated unit-to-unit dispersion, as for the
-// chain); else vanishing or exploding (a non-finite or zero value decides at once).
+// ln(second moment) over the layers (gradients: the same over ln(gradient variance), from the layer
+// below the output); stable when it lies within [1/(1+tol), 1+tol], or when the total change it
+// implies is within what finite width alone produces (z at alpha times the accumulated unit-to-unit
+// dispersion, as for the chain); else vanishing or exploding (a non-finite or zero value decides at
+// once).
 #pragma once
 
 #include <ATen/core/Tensor.h>
