@@ -20,16 +20,7 @@ build: configure
 	cmake --build --preset $(PRESET) -j $(JOBS)
 
 demo: build
-	$(CLI) list
-	$(CLI) list --models
-	$(CLI) explain "kaiming_normal(mode=fan_out, nonlinearity=relu)" --shape 64,32,3,3
-	$(CLI) explain "variance_scaling(scale=2, mode=fan_avg, distribution=truncated_normal)" --shape 512,256
-	$(CLI) check "xavier_uniform(gain=tanh)" --shape 512,256 --seed 1
-	$(CLI) check "orthogonal(gain=relu)" --shape 128,256 --seed 1
-	$(CLI) check "trunc_normal(std=0.02, a=-0.04, b=0.04)" --shape 1024,1024 --dtype bfloat16 --seed 1
-	$(CLI) explain --model "resnet(depth=18, classes=10, stem=cifar)" --plan resnet
-	$(CLI) check --model "resnet(depth=18, classes=10, stem=cifar)" --plan resnet --seed 42
-	$(CLI) check --model "lstm(in=32, hidden=64, layers=2, out=10)" --plan orthogonal_rnn --seed 7
+	$(CLI) demo
 
 test: build
 	ctest --preset $(PRESET)

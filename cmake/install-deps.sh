@@ -4,6 +4,8 @@ set -euo pipefail
 
 packages=(cmake g++ make ccache libtorch-dev libfmt-dev libgtest-dev libgmock-dev librandom123-dev
   libboost-math-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev libopenblas0-pthread)
+# Fashion-MNIST IDX files for `torchinit demo --train` (/usr/share/datasets/fashion-mnist).
+packages+=(dataset-fashion-mnist)
 packages+=(libgloo-dev)  # Gloo headers for torch's c10d ProcessGroupGloo (distributed layer)
 packages+=(clang libclang-rt-14-dev)  # make fuzz: clang-14 with libFuzzer and its sanitizers
 

@@ -14,11 +14,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "torchinit/check.h"
 #include "torchinit/distribution.h"
+
+namespace torch::nn {
+class Module;
+}  // namespace torch::nn
 
 namespace at {
 // GoogleTest prints values of failed EXPECT_THAT through PrintTo: a tensor prints as its shape
@@ -43,5 +49,13 @@ namespace torchinit::test {
 
 // gmock matcher form of MatchesTheory; explains a mismatch with the check's summary.
 ::testing::Matcher<const at::Tensor&> FollowsTheory(std::string spec, CheckOptions options = {});
+
+// The network neither vanishes nor explodes: on an N(0, 1) batch of `input_shape` (batch first),
+// the per-layer growth factor of the pre-activation variance (forward) and of the gradient
+// variance (backward) both lie within [1/(1+tolerance), 1+tolerance] (torchinit::propagate,
+// propagation.h). The message gives both growth factors, the verdict and the end-to-end ratio.
+//   EXPECT_TRUE(torchinit::test::SignalPreserved(*mlp, {512, 784}, 0.05));
+::testing::AssertionResult SignalPreserved(torch::nn::Module& net, std::vector<int64_t> input_shape,
+                                           double tolerance = 0.05, uint64_t seed = 0);
 
 }  // namespace torchinit::test

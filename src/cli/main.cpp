@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   torchinit::cli::add_list_command(app);
   torchinit::cli::add_explain_command(app);
   torchinit::cli::add_check_command(app);
+  torchinit::cli::add_propagate_command(app);
+  torchinit::cli::add_demo_command(app);
 #ifdef TORCHINIT_HAS_DISTRIBUTED
   torchinit::cli::add_dist_demo_command(app);
 #endif

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "torchinit/nn/activation_module.h"
+#include "torchinit/nn/probe.h"
 #include "torchinit/spec.h"
 
 namespace torchinit::nn {
@@ -90,6 +91,19 @@ torch::Tensor ConvNetImpl::forward(const torch::Tensor& input) {
               " (got ", input.sizes(), ")");
   const torch::Tensor x = features->forward(input);
   return classifier(x.flatten(2).mean(-1));  // global average pooling
+}
+
+torch::Tensor ConvNetImpl::forward_probed(const torch::Tensor& input, Probe& probe) {
+  TORCH_CHECK(input.dim() == options.dims() + 2 && input.size(1) == options.in_channels(),
+              "torchinit::nn::ConvNet: expected input [batch, ", options.in_channels(),
+              options.dims() == 1 ? ", length]" : ", height, width]", " for dims=", options.dims(),
+              " (got ", input.sizes(), ")");
+  const torch::Tensor x = torchinit::nn::forward_probed(*features, input, probe, "features");
+  const torch::Tensor pooled = x.flatten(2).mean(-1);
+  probe.record("global_avg_pool", "global_avg_pool", pooled, nullptr);
+  const torch::Tensor out = classifier(pooled);
+  probe.record("classifier", "Linear", out, classifier.get());
+  return out;
 }
 
 }  // namespace torchinit::nn

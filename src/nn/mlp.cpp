@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "torchinit/nn/activation_module.h"
+#include "torchinit/nn/probe.h"
 #include "torchinit/spec.h"
 
 namespace torchinit::nn {
@@ -68,14 +69,27 @@ void MLPImpl::pretty_print(std::ostream& stream) const {
          << ")";
 }
 
-torch::Tensor MLPImpl::forward(const torch::Tensor& input) {
+namespace {
+
+void check_input(const MLPOptions& options, const torch::Tensor& input) {
   const bool batch_norm = options.norm() == "batch";
   TORCH_CHECK(input.dim() >= 1 && input.size(-1) == options.in_features() &&
                   (!batch_norm || input.dim() == 2),
               "torchinit::nn::MLP: expected input ", batch_norm ? "[batch, " : "[..., ",
               options.in_features(), "] (got ", input.sizes(), ")",
               batch_norm ? "; norm=batch needs 2-D input" : "");
+}
+
+}  // namespace
+
+torch::Tensor MLPImpl::forward(const torch::Tensor& input) {
+  check_input(options, input);
   return layers->forward(input);
+}
+
+torch::Tensor MLPImpl::forward_probed(const torch::Tensor& input, Probe& probe) {
+  check_input(options, input);
+  return torchinit::nn::forward_probed(*layers, input, probe, "layers");
 }
 
 }  // namespace torchinit::nn

@@ -7,6 +7,7 @@
 
 #include "torchinit/nn/basic_block.h"
 #include "torchinit/nn/bottleneck.h"
+#include "torchinit/nn/probe.h"
 #include "torchinit/spec.h"
 
 namespace torchinit::nn {
@@ -96,6 +97,32 @@ torch::Tensor ResNetImpl::forward(const torch::Tensor& input) {
   x = layer3->forward(x);
   x = layer4->forward(x);
   return fc(x.mean({2, 3}));  // global average pooling
+}
+
+torch::Tensor ResNetImpl::forward_probed(const torch::Tensor& input, Probe& probe) {
+  TORCH_CHECK(input.dim() == 4 && input.size(1) == options.in_channels(),
+              "torchinit::nn::ResNet: expected input [batch, ", options.in_channels(),
+              ", height, width] (got ", input.sizes(), ")");
+  torch::Tensor x = conv1(input);
+  probe.record("conv1", "Conv2d", x, conv1.get());
+  x = bn1(x);
+  probe.record("bn1", "BatchNorm2d", x, bn1.get());
+  x = x.relu();
+  probe.record("relu", "relu", x, nullptr);
+  if (maxpool) {
+    x = maxpool(x);
+    probe.record("maxpool", "MaxPool2d", x, maxpool.get());
+  }
+  // Each residual block is one step: its output is relu(branch + shortcut).
+  x = torchinit::nn::forward_probed(*layer1, x, probe, "layer1");
+  x = torchinit::nn::forward_probed(*layer2, x, probe, "layer2");
+  x = torchinit::nn::forward_probed(*layer3, x, probe, "layer3");
+  x = torchinit::nn::forward_probed(*layer4, x, probe, "layer4");
+  x = x.mean({2, 3});
+  probe.record("global_avg_pool", "global_avg_pool", x, nullptr);
+  x = fc(x);
+  probe.record("fc", "Linear", x, fc.get());
+  return x;
 }
 
 }  // namespace torchinit::nn

@@ -14,6 +14,8 @@
 
 namespace torchinit::nn {
 
+class Probe;
+
 /// Options for `ConvNet`: one stage per entry of `channels`, each `convs` times
 /// conv (kernel_size, stride 1, 'same' padding) → norm → activation, with 2× max pooling
 /// between stages; then global average pooling and a Linear classifier.
@@ -59,6 +61,9 @@ class ConvNetImpl : public torch::nn::Cloneable<ConvNetImpl> {
   void reset() override;
   void pretty_print(std::ostream& stream) const override;
   torch::Tensor forward(const torch::Tensor& input);
+  /// forward() that reports every layer's output to `probe` (nn/probe.h); a separate name,
+  /// since AnyModule needs forward() without overloads.
+  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe);
 
   ConvNetOptions options;
   torch::nn::Sequential features{nullptr};

@@ -13,6 +13,8 @@
 
 namespace torchinit::nn {
 
+class Probe;
+
 /// Options for `MLP`: for each hidden width, Linear → norm → activation → dropout; then a last
 /// Linear to `out_features`.
 ///
@@ -56,6 +58,9 @@ class MLPImpl : public torch::nn::Cloneable<MLPImpl> {
   void reset() override;
   void pretty_print(std::ostream& stream) const override;
   torch::Tensor forward(const torch::Tensor& input);
+  /// forward() that reports every layer's output to `probe` (nn/probe.h); a separate name,
+  /// since AnyModule needs forward() without overloads.
+  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe);
 
   MLPOptions options;
   torch::nn::Sequential layers{nullptr};

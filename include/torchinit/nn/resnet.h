@@ -18,6 +18,8 @@
 
 namespace torchinit::nn {
 
+class Probe;
+
 /// Options for `ResNet`.
 ///
 /// Example:
@@ -63,6 +65,9 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
   void reset() override;
   void pretty_print(std::ostream& stream) const override;
   torch::Tensor forward(const torch::Tensor& input);
+  /// forward() that reports every layer's output to `probe` (nn/probe.h); a separate name,
+  /// since AnyModule needs forward() without overloads.
+  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe);
 
   ResNetOptions options;
   torch::nn::Conv2d conv1{nullptr};

@@ -1,0 +1,210 @@
+// torchinit demo [--out DIR]: the main job in one command. Declares a feed-forward net, a CNN, an
+// LSTM and a ResNet-18, applies the matching plans and checks every parameter against theory;
+// shows signal propagation and LSUV; runs the depth sweep against mean-field theory; writes
+// DIR/depth_sweep.svg and DIR/report.json.
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <torch/nn/modules/container/any.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "signal/depth_sweep.h"
+#include "signal/svg_plot.h"
+#include "signal/training.h"
+#include "torchinit/lsuv.h"
+#include "torchinit/nn/make.h"
+#include "torchinit/nn/mlp.h"
+#include "torchinit/plan.h"
+#include "torchinit/propagation.h"
+
+namespace torchinit::cli {
+namespace {
+
+struct DemoArgs {
+  std::string out = "demo";
+  int64_t depth = 50, width = 256;
+  bool train = false;
+  int64_t steps = 400;
+  std::string data = kFashionMnistDir;
+  std::string work = "build";
+};
+
+struct ModelPlan {
+  const char* what;
+  const char* model;
+  const char* plan;
+};
+
+void heading(const std::string& text) { fmt::print("\n== {} ==\n\n", text); }
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path);
+  TORCH_CHECK(out.good(), "torchinit demo: cannot write '", path.string(), "'; pass --out DIR");
+  out << text;
+}
+
+// Fashion-MNIST: deep ReLU MLPs under xavier vs kaiming (He et al. 2015, Figs. 2-3), plus a
+// shallow one where both train.
+void train_comparison(const DemoArgs& a, nlohmann::json& report) {
+  heading("5. Training on Fashion-MNIST: xavier vs kaiming, SGD, fixed budget");
+  const Dataset data = load_fashion_mnist(a.work, a.data);
+  fmt::print("{} training / {} test images from {} (decompressed into {}/fashion-mnist)\n",
+             data.train_x.size(0), data.test_x.size(0), a.data, a.work);
+  const std::vector<std::pair<std::string, std::string>> inits = {
+      {"xavier", "xavier_normal"}, {"kaiming", "kaiming_normal(nonlinearity=relu)"}};
+  const std::vector<int64_t> depths = {30, 22, 3};
+  const int64_t total = static_cast<int64_t>(inits.size() * depths.size()) * a.steps;
+  int64_t done = 0;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<svg::Panel> panels;
+  report["training"] = nlohmann::json::array();
+  std::string table = fmt::format("{:>6} {:<8} {:>12} {:>14} {:>8}\n", "layers", "init",
+                                  "final loss", "test accuracy", "seconds");
+  for (const int64_t depth : depths) {
+    svg::Panel panel{
+        fmt::format("{}-layer ReLU MLP", depth), "SGD step", "training loss", false, 0, 1e30, {}};
+    for (size_t k = 0; k < inits.size(); ++k) {
+      TrainOptions o;
+      o.depth = depth, o.weight_spec = inits[k].second, o.steps = a.steps;
+      const TrainRun r = train_mlp(data, o, [&](int64_t) {
+        ++done;
+        if (done % 20 != 0 && done != total) return;
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const int width = 30;
+        const int filled = static_cast<int>(width * done / total);
+        fmt::print(stderr, "\r  [{}{}] {:3d}%  ETA {:.0f} s  ", std::string(filled, '#'),
+                   std::string(width - filled, '.'), static_cast<int>(100 * done / total),
+                   elapsed / static_cast<double>(done) * static_cast<double>(total - done));
+        if (done == total) fmt::print(stderr, "\n");
+      });
+      panel.series.push_back(
+          {inits[k].first, r.steps, r.losses, svg::palette(k), false, false, true});
+      table += fmt::format("{:>6} {:<8} {:>12.4f} {:>13.2f}% {:>8.1f}\n", depth, inits[k].first,
+                           r.final_loss, 100 * r.test_accuracy, r.seconds);
+      report["training"].push_back({{"layers", depth},
+                                    {"init", inits[k].first},
+                                    {"spec", inits[k].second},
+                                    {"width", o.width},
+                                    {"steps", o.steps},
+                                    {"batch", o.batch},
+                                    {"learning_rate", o.learning_rate},
+                                    {"momentum", o.momentum},
+                                    {"seed", o.seed},
+                                    {"final_loss", r.final_loss},
+                                    {"test_accuracy", r.test_accuracy},
+                                    {"loss_curve", r.losses}});
+    }
+    panels.push_back(std::move(panel));
+  }
+  fmt::print("{}", table);
+  const std::filesystem::path svg = std::filesystem::path(a.out) / "training.svg";
+  write_file(svg, svg::figure("Fashion-MNIST: training loss, xavier vs kaiming (SGD, batch 128, "
+                              "lr 0.01, momentum 0.9)",
+                              panels));
+  fmt::print("loss curves: {}\n", std::filesystem::absolute(svg).string());
+}
+
+void run_demo(const DemoArgs& a) {
+  const auto start = std::chrono::steady_clock::now();
+  nlohmann::json report;
+  std::filesystem::create_directories(a.out);
+
+  heading("1. Four architectures, their plans, every parameter checked against its theory");
+  const ModelPlan models[] = {
+      {"feed-forward", "mlp(in=784, hidden=[256, 256], out=10)", "he"},
+      {"CNN", "convnet(in=3, channels=[32, 64], classes=10)", "he"},
+      {"LSTM", "lstm(in=32, hidden=64, layers=2, out=10)", "orthogonal_rnn"},
+      {"ResNet-18", "resnet(depth=18, classes=10, stem=cifar)", "resnet"},
+  };
+  report["models"] = nlohmann::json::array();
+  bool all_passed = true;
+  for (const ModelPlan& m : models) {
+    const auto net = nn::make(m.model);
+    const Report rep = load_plan(m.plan).apply(net, ApplyOptions().seed(42));
+    const ModuleCheck mc = check(net, rep);
+    fmt::print("-- {}: {}  plan {}\n{}", m.what, m.model, m.plan, mc.table());
+    fmt::print("{}: {} parameter blocks, {} inconclusive (too small for the power check)\n\n",
+               mc.passed() ? "PASS" : "FAIL", mc.results().size(), mc.inconclusive());
+    all_passed = all_passed && mc.passed();
+    report["models"].push_back({{"what", m.what},
+                                {"model", m.model},
+                                {"plan", m.plan},
+                                {"passed", mc.passed()},
+                                {"blocks", mc.results().size()},
+                                {"inconclusive", mc.inconclusive()}});
+  }
+
+  heading("2. Signal through a 20-layer ReLU MLP: He keeps it, Xavier halves it per layer");
+  for (const char* spec : {"kaiming_normal(nonlinearity=relu)", "xavier_normal"}) {
+    nn::MLP mlp(nn::MLPOptions(256, std::vector<int64_t>(20, 256), 10));
+    const Report rep =
+        Plan().rule(":weight", spec).rule(":bias", "zeros").apply(*mlp, ApplyOptions().seed(1));
+    const Propagation p = propagate(*mlp, rep, {256, 256}, PropagationOptions().seed(1));
+    fmt::print("{}: {}\n", spec, p.summary());
+    report["propagation"][spec] = nlohmann::json::parse(p.json());
+  }
+
+  heading("3. LSUV (Mishkin & Matas 2016) on a 20-layer tanh MLP");
+  {
+    nn::MLP mlp(nn::MLPOptions(256, std::vector<int64_t>(20, 256), 10).activation("tanh"));
+    const LsuvReport r = lsuv_(*mlp, {256, 256}, LsuvOptions().seed(1));
+    fmt::print("{}", r.table());
+    report["lsuv"] = nlohmann::json::parse(r.json());
+  }
+
+  heading(fmt::format("4. Depth sweep: {}-layer MLPs, width {}, measured vs mean-field theory",
+                      a.depth, a.width));
+  DepthSweepOptions o;
+  o.depth = a.depth, o.width = a.width, o.batch = 256, o.seed = 1;
+  const auto sweep_start = std::chrono::steady_clock::now();
+  const DepthSweep sweep = depth_sweep(o, [&](int done, int total) {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
+    fmt::print(stderr, "\r  {}/{} networks, ETA {:.0f} s   ", done, total,
+               elapsed / done * (total - done));
+    if (done == total) fmt::print(stderr, "\n");
+  });
+  fmt::print("{}", sweep.table());
+  report["depth_sweep"] = nlohmann::json::parse(sweep.json());
+
+  if (a.train) train_comparison(a, report);
+
+  const std::filesystem::path svg = std::filesystem::path(a.out) / "depth_sweep.svg";
+  const std::filesystem::path json = std::filesystem::path(a.out) / "report.json";
+  write_file(svg, sweep.svg());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report["seconds"] = seconds;
+  write_file(json, report.dump(2));
+  heading("Files");
+  fmt::print("plot:   {}\nreport: {}\n({:.1f} s)\n", std::filesystem::absolute(svg).string(),
+             std::filesystem::absolute(json).string(), seconds);
+  if (!all_passed) throw CLI::RuntimeError(1);
+}
+
+}  // namespace
+
+void add_demo_command(CLI::App& app) {
+  auto args = std::make_shared<DemoArgs>();
+  auto* cmd = app.add_subcommand(
+      "demo",
+      "The main job: models, plans, checks against theory, signal propagation, LSUV and the "
+      "depth sweep; writes an SVG plot and a JSON report");
+  cmd->add_option("--out", args->out, "Output folder")->capture_default_str();
+  cmd->add_option("--depth", args->depth, "Depth of the sweep's MLPs")->capture_default_str();
+  cmd->add_option("--width", args->width, "Width of the sweep's MLPs")->capture_default_str();
+  cmd->add_flag("--train", args->train,
+                "Add the Fashion-MNIST training comparison (about a minute)");
+  cmd->add_option("--steps", args->steps, "SGD steps per training run")->capture_default_str();
+  cmd->add_option("--data", args->data, "Folder with the Fashion-MNIST IDX .gz files")
+      ->capture_default_str();
+  cmd->add_option("--work", args->work, "Folder to decompress them into")->capture_default_str();
+  cmd->callback([args] { run_demo(*args); });
+}
+
+}  // namespace torchinit::cli

@@ -1,0 +1,120 @@
+#include "signal/depth_sweep.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "torchinit/nn/mlp.h"
+#include "torchinit/plan.h"
+#include "torchinit/propagation.h"
+
+namespace torchinit {
+
+std::vector<std::pair<std::string, std::string>> sweep_inits(const std::string& activation) {
+  return {{"N(0,1)", "normal(mean=0, std=1)"},
+          // LibTorch's Linear default, U(±1/sqrt(fan_in)): kaiming_uniform(a=sqrt(5)).
+          {"standard", "kaiming_uniform(a=2.23606797749979)"},
+          {"xavier", "xavier_uniform"},
+          {"kaiming", "kaiming_normal(nonlinearity=" + activation + ")"},
+          {"orthogonal", "orthogonal(gain=" + activation + ")"}};
+}
+
+DepthSweep depth_sweep(const DepthSweepOptions& o, const std::function<void(int, int)>& progress) {
+  DepthSweep sweep;
+  sweep.depth = o.depth, sweep.width = o.width, sweep.batch = o.batch, sweep.seed = o.seed;
+  const int total = static_cast<int>(o.activations.size() * sweep_inits("relu").size());
+  int done = 0;
+  for (const std::string& act : o.activations) {
+    for (const auto& [name, spec] : sweep_inits(act)) {
+      nn::MLP mlp(
+          nn::MLPOptions(o.width, std::vector<int64_t>(o.depth, o.width), o.width).activation(act));
+      const Report rep = Plan()
+                             .rule(":weight", spec)
+                             .rule(":bias", "zeros")
+                             .apply(*mlp, ApplyOptions().seed(o.seed));
+      const Propagation p =
+          propagate(*mlp, rep, {o.batch, o.width}, PropagationOptions().seed(o.seed));
+      SweepCurve c;
+      c.activation = act, c.init = name, c.spec = spec;
+      for (int64_t l = 0; l < o.depth; ++l) {
+        c.measured_std.push_back(std::sqrt(p.layers()[l].second_moment));
+        c.predicted_std.push_back(std::sqrt(p.layers()[l].predicted));
+      }
+      c.verdict = p.verdict();
+      c.forward_growth = p.forward_growth();
+      c.backward_growth = p.backward_growth();
+      c.agrees = p.agrees();
+      sweep.curves.push_back(std::move(c));
+      if (progress) progress(++done, total);
+    }
+  }
+  return sweep;
+}
+
+std::string DepthSweep::table() const {
+  std::string out = fmt::format("{:<6} {:<11} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}  {}\n",
+                                "act", "init", "std layer 1", "std layer " + std::to_string(depth),
+                                "predicted", "growth/lyr", "grad grow", "theory", "verdict");
+  auto num = [](double v) { return fmt::format("{:.4g}", v); };
+  for (const SweepCurve& c : curves) {
+    out += fmt::format("{:<6} {:<11} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}  {}\n", c.activation,
+                       c.init, num(c.measured_std.front()), num(c.measured_std.back()),
+                       num(c.predicted_std.back()), num(c.forward_growth), num(c.backward_growth),
+                       c.agrees ? "agrees" : "DIFFERS", c.verdict);
+  }
+  return out;
+}
+
+std::string DepthSweep::json() const {
+  nlohmann::json j;
+  j["depth"] = depth, j["width"] = width, j["batch"] = batch, j["seed"] = seed;
+  j["curves"] = nlohmann::json::array();
+  for (const SweepCurve& c : curves) {
+    j["curves"].push_back({{"activation", c.activation},
+                           {"init", c.init},
+                           {"spec", c.spec},
+                           {"verdict", c.verdict},
+                           {"forward_growth", c.forward_growth},
+                           {"backward_growth", c.backward_growth},
+                           {"agrees_with_theory", c.agrees},
+                           {"measured_std", c.measured_std},
+                           {"predicted_std", c.predicted_std}});
+  }
+  return j.dump(2);
+}
+
+std::string DepthSweep::svg() const {
+  std::vector<svg::Panel> panels;
+  std::vector<std::string> acts;
+  for (const SweepCurve& c : curves)
+    if (std::find(acts.begin(), acts.end(), c.activation) == acts.end())
+      acts.push_back(c.activation);
+  for (const std::string& act : acts) {
+    svg::Panel p;
+    p.title = fmt::format("{} MLP, width {}", act, width);
+    p.x_label = "layer";
+    p.y_label = "pre-activation std";
+    size_t k = 0;
+    for (const SweepCurve& c : curves) {
+      if (c.activation != act) continue;
+      std::vector<double> x;
+      for (size_t l = 0; l < c.measured_std.size(); ++l) x.push_back(static_cast<double>(l + 1));
+      svg::Series measured{c.init, x, c.measured_std, svg::palette(k), false, true, true};
+      svg::Series predicted{
+          c.init + " (theory)", x, c.predicted_std, svg::palette(k), true, false, false};
+      p.series.push_back(measured);
+      p.series.push_back(predicted);
+      ++k;
+    }
+    p.series.push_back({"mean-field prediction", {}, {}, "#000000", true, false, true});
+    panels.push_back(std::move(p));
+  }
+  return svg::figure(fmt::format("Per-layer std at initialization, depth {}: measured (dots) vs "
+                                 "mean-field theory (dashed)",
+                                 depth),
+                     panels);
+}
+
+}  // namespace torchinit

@@ -1,0 +1,48 @@
+// The depth-sweep experiment (Glorot & Bengio 2010; He et al. 2015): per-layer pre-activation
+// std of deep MLPs under the classic inits, measured on an N(0, 1) batch and predicted by
+// mean-field theory (propagation.h). Used by `torchinit propagate --sweep` and `torchinit demo`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "signal/svg_plot.h"
+
+namespace torchinit {
+
+struct SweepCurve {
+  std::string activation;  // relu, tanh
+  std::string init;        // short name: "N(0,1)", "standard", "xavier", "kaiming", "orthogonal"
+  std::string spec;        // the weight spec
+  std::vector<double> measured_std, predicted_std;  // per hidden layer (1..depth)
+  std::string verdict;
+  double forward_growth = 0, backward_growth = 0;
+  bool agrees = false;  // every layer agrees with theory (propagation.h)
+};
+
+struct DepthSweep {
+  int64_t depth = 0, width = 0, batch = 0;
+  uint64_t seed = 0;
+  std::vector<SweepCurve> curves;
+  std::string table() const;
+  std::string json() const;
+  // One panel per activation: measured markers with solid lines, predictions dashed.
+  std::string svg() const;
+};
+
+struct DepthSweepOptions {
+  int64_t depth = 50, width = 256, batch = 256;
+  uint64_t seed = 1;
+  std::vector<std::string> activations = {"relu", "tanh"};
+};
+
+// The (init name, weight spec) pairs of the sweep for an activation.
+std::vector<std::pair<std::string, std::string>> sweep_inits(const std::string& activation);
+
+// Runs every (activation, init) pair; `progress(done, total)` after each.
+DepthSweep depth_sweep(const DepthSweepOptions& options,
+                       const std::function<void(int, int)>& progress = {});
+
+}  // namespace torchinit
