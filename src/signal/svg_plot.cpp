@@ -9,8 +9,8 @@
 namespace torchinit::svg {
 namespace {
 
-constexpr double kPanelWidth = 560, kPanelHeight = 420;
-constexpr double kLeft = 70, kRight = 150, kTop = 40, kBottom = 50;  // margins inside a panel
+constexpr double kPanelWidth = 600, kPanelHeight = 420;
+constexpr double kLeft = 70, kRight = 190, kTop = 40, kBottom = 50;  // margins inside a panel
 
 std::string escape(const std::string& s) {
   std::string out;
