@@ -54,31 +54,14 @@ class VarianceScaling final : public Initializer {
   }
   void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
     const Distribution d = theory(p);
-    parallel_fill(t, [&](auto* out, int64_t first, int64_t n) {
-      switch (shape_) {
-        case Shape::Uniform:
-          return fill_uniform(out, first, n, s, d.param("a"), d.param("b"));
-        case Shape::Normal:
-          return fill_normal(out, first, n, s, 0, d.param("std"));
-        case Shape::TruncatedNormal:
-          return fill_trunc_normal(out, first, n, s, 0, d.param("std"), d.param("a"), d.param("b"));
-      }
-    });
+    parallel_fill(t, [&](auto* out, int64_t first, int64_t n) { values(out, first, n, s, d); });
   }
   // Theory (hence the scale) from the full parameter `p`, values from the runs only.
   void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo& p,
                  const Stream& s) const override {
     const Distribution d = theory(p);
-    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
-      switch (shape_) {
-        case Shape::Uniform:
-          return fill_uniform(out, first, n, s, d.param("a"), d.param("b"));
-        case Shape::Normal:
-          return fill_normal(out, first, n, s, 0, d.param("std"));
-        case Shape::TruncatedNormal:
-          return fill_trunc_normal(out, first, n, s, 0, d.param("std"), d.param("a"), d.param("b"));
-      }
-    });
+    parallel_fill_runs(t, runs,
+                       [&](auto* out, int64_t first, int64_t n) { values(out, first, n, s, d); });
   }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     const Distribution d = theory(p);
@@ -105,6 +88,19 @@ class VarianceScaling final : public Initializer {
   }
 
  private:
+  // Elements [first, first + n) of the stream, following `d` (this shape's family).
+  template <typename T>
+  void values(T* out, int64_t first, int64_t n, const Stream& s, const Distribution& d) const {
+    switch (shape_) {
+      case Shape::Uniform:
+        return fill_uniform(out, first, n, s, d.param("a"), d.param("b"));
+      case Shape::Normal:
+        return fill_normal(out, first, n, s, 0, d.param("std"));
+      case Shape::TruncatedNormal:
+        return fill_trunc_normal(out, first, n, s, 0, d.param("std"), d.param("a"), d.param("b"));
+    }
+  }
+
   double target_std(const ParamInfo& p) const { return std_of_(p.fans(who_.c_str())); }
 
   std::string who_;
