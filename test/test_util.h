@@ -165,6 +165,7 @@ inline uint64_t double_bits(double d) {
 // True when a and b have the same dtype, shape and bytes (NaN-safe, unlike at::equal).
 inline bool same_bytes(const at::Tensor& a, const at::Tensor& b) {
   if (a.scalar_type() != b.scalar_type() || a.sizes() != b.sizes()) return false;
+  if (a.numel() == 0) return true;  // no bytes (and data_ptr() may be null: memcmp needs non-null)
   const at::Tensor ca = a.detach().contiguous(), cb = b.detach().contiguous();
   return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.numel() * ca.element_size()) == 0;
 }
