@@ -104,20 +104,15 @@ TEST(Concurrency, PlanApplyFromEightThreadsEqualsSerial) {
   }
 }
 
-TEST(Concurrency, RegistryIsReadableWhileAnotherThreadRegisters) {
-  auto& registry = torchinit::Registry::global();
-  const auto normal = registry.find("normal");
-  ASSERT_TRUE(normal);
+// Runs `read` in 4 threads while `register_one(i)` registers 200 entries in another; returns
+// the number of reads done while the writer was running.
+template <typename Register, typename Read>
+int read_while_registering(Register register_one, Read read) {
   std::atomic<bool> done{false};
   std::atomic<int> reads{0}, started{0};
   std::thread writer([&] {
     while (started.load() < 4) std::this_thread::yield();  // the readers are reading
-    for (int i = 0; i < 200; ++i) {
-      torchinit::RegistryEntry e = *normal;
-      e.name = "test_concurrent_" + std::to_string(i);
-      e.aliases = {"test_concurrent_alias_" + std::to_string(i)};
-      registry.add(std::move(e));
-    }
+    for (int i = 0; i < 200; ++i) register_one(i);
     done = true;
   });
   std::vector<std::thread> readers;
@@ -125,16 +120,33 @@ TEST(Concurrency, RegistryIsReadableWhileAnotherThreadRegisters) {
     readers.emplace_back([&] {
       ++started;
       while (!done.load()) {
-        const auto init = registry.make("normal(std=2)");
-        EXPECT_EQ(init->spec().str(), "normal(mean=0, std=2)");
-        EXPECT_GE(registry.all_names().size(), registry.names().size());
-        (void)registry.find("test_concurrent_alias_7");
+        read();
         ++reads;
       }
     });
   writer.join();
   for (auto& t : readers) t.join();
-  EXPECT_GT(reads.load(), 0);
+  return reads.load();
+}
+
+TEST(Concurrency, RegistryIsReadableWhileAnotherThreadRegisters) {
+  auto& registry = torchinit::Registry::global();
+  const auto normal = registry.find("normal");
+  ASSERT_TRUE(normal);
+  const int reads = read_while_registering(
+      [&](int i) {
+        torchinit::RegistryEntry e = *normal;
+        e.name = "test_concurrent_" + std::to_string(i);
+        e.aliases = {"test_concurrent_alias_" + std::to_string(i)};
+        registry.add(std::move(e));
+      },
+      [&] {
+        const auto init = registry.make("normal(std=2)");
+        EXPECT_EQ(init->spec().str(), "normal(mean=0, std=2)");
+        EXPECT_GE(registry.all_names().size(), registry.names().size());
+        (void)registry.find("test_concurrent_alias_7");
+      });
+  EXPECT_GT(reads, 0);
   // Every entry registered, by name and by alias.
   for (int i = 0; i < 200; ++i) {
     EXPECT_TRUE(registry.find("test_concurrent_" + std::to_string(i)));
@@ -148,31 +160,18 @@ TEST(Concurrency, ModelRegistryIsReadableWhileAnotherThreadRegisters) {
   auto& registry = torchinit::nn::ModelRegistry::global();
   const auto mlp = registry.find("mlp");
   ASSERT_TRUE(mlp);
-  std::atomic<bool> done{false};
-  std::atomic<int> reads{0}, started{0};
-  std::thread writer([&] {
-    while (started.load() < 4) std::this_thread::yield();
-    for (int i = 0; i < 200; ++i) {
-      torchinit::nn::ModelEntry e = *mlp;
-      e.name = "test_concurrent_model_" + std::to_string(i);
-      registry.add(std::move(e));
-    }
-    done = true;
-  });
-  std::vector<std::thread> readers;
-  for (int r = 0; r < 4; ++r)
-    readers.emplace_back([&] {
-      ++started;
-      while (!done.load()) {
+  const int reads = read_while_registering(
+      [&](int i) {
+        torchinit::nn::ModelEntry e = *mlp;
+        e.name = "test_concurrent_model_" + std::to_string(i);
+        registry.add(std::move(e));
+      },
+      [&] {
         EXPECT_EQ(registry.resolve("mlp(in=4, out=2)").name(), "mlp");
         EXPECT_FALSE(registry.entries().empty());
         (void)registry.find("test_concurrent_model_7");
-        ++reads;
-      }
-    });
-  writer.join();
-  for (auto& t : readers) t.join();
-  EXPECT_GT(reads.load(), 0);
+      });
+  EXPECT_GT(reads, 0);
   for (int i = 0; i < 200; ++i)
     EXPECT_TRUE(registry.find("test_concurrent_model_" + std::to_string(i)));
 }
