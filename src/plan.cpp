@@ -162,13 +162,31 @@ size_t find_json_key(std::string_view text, const std::string& key, int occurren
   return std::string_view::npos;
 }
 
-// JSON with duplicate keys rejected (nlohmann keeps the last one silently).
-nlohmann::json parse_json_strict(std::string_view text) {
+// Offset of the value after the `occurrence`-th `"key":` in JSON text, or npos.
+size_t find_json_value(std::string_view text, const std::string& key, int occurrence) {
+  const size_t at = find_json_key(text, key, occurrence);
+  if (at == std::string_view::npos) return at;
+  const size_t colon = text.find(':', at + key.size() + 2);
+  return text.find_first_not_of(" \t\r\n", colon + 1);
+}
+
+// A key seen while parsing: nlohmann's depth (1 for keys of the top-level object) and which
+// occurrence of that key text it is, counted over the whole document (for find_json_key).
+struct JsonKey {
+  int depth;
+  std::string key;
+  int occurrence;
+};
+
+// JSON with duplicate keys rejected (nlohmann keeps the last one silently). `keys`, if given,
+// receives every key in document order so callers can point errors at a line and column.
+nlohmann::json parse_json_strict(std::string_view text, std::vector<JsonKey>* keys = nullptr) {
   std::vector<std::set<std::string>> open_objects;
   std::map<std::string, int> occurrences;
   std::string duplicate;
   int duplicate_occurrence = 0;
-  const auto callback = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+  const auto callback = [&](int depth, nlohmann::json::parse_event_t event,
+                            nlohmann::json& parsed) {
     if (event == nlohmann::json::parse_event_t::object_start) {
       open_objects.emplace_back();
     } else if (event == nlohmann::json::parse_event_t::object_end) {
@@ -176,6 +194,7 @@ nlohmann::json parse_json_strict(std::string_view text) {
     } else if (event == nlohmann::json::parse_event_t::key) {
       const std::string key = parsed.get<std::string>();
       const int n = ++occurrences[key];
+      if (keys) keys->push_back(JsonKey{depth, key, n});
       if (!open_objects.empty() && !open_objects.back().insert(key).second && duplicate.empty()) {
         duplicate = key;
         duplicate_occurrence = n;
@@ -268,21 +287,44 @@ Plan Plan::parse(std::string_view text) {
   }
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
-    const nlohmann::json j = parse_json_strict(text);
+    std::vector<JsonKey> keys;
+    const nlohmann::json j = parse_json_strict(text, &keys);
     const nlohmann::json& rules = j.is_object() ? j.value("rules", nlohmann::json()) : j;
     TORCH_CHECK(rules.is_array(),
                 "torchinit::Plan::parse: JSON plans are [{\"selector\": …, "
                 "\"spec\": …}, …] or {\"rules\": [...]}");
+    // Keys of the rule objects sit at depth 2 in [{…}] and at depth 3 in {"rules": [{…}]}; the
+    // i-th "selector"/"spec" key at that depth belongs to rule i (duplicates were rejected).
+    const int rule_depth = j.is_object() ? 3 : 2;
+    const auto where = [&](size_t rule, const std::string& field) -> std::string {
+      size_t seen = 0;
+      for (const JsonKey& k : keys) {
+        if (k.depth != rule_depth || k.key != field || seen++ != rule) continue;
+        const size_t at = find_json_value(text, field, k.occurrence);
+        if (at == std::string_view::npos) break;
+        const auto [line, column] = line_column(text, at);
+        return fmt::format(" (line {}, column {}, \"{}\")", line, column, field);
+      }
+      return "";
+    };
     for (size_t i = 0; i < rules.size(); ++i) {
       const auto& r = rules[i];
       TORCH_CHECK(r.is_object() && r.contains("selector") && r.contains("spec") &&
                       r["selector"].is_string() && r["spec"].is_string(),
                   "torchinit::Plan::parse: JSON rule ", i + 1,
+                  r.is_object() && r.contains("selector") ? where(i, "selector") : "",
                   " needs string fields \"selector\" and \"spec\"");
+      const std::string selector = r["selector"].get<std::string>();
       try {
-        plan.rule(r["selector"].get<std::string>(), r["spec"].get<std::string>());
+        check_selector(selector);
       } catch (const c10::Error& e) {
-        TORCH_CHECK(false, "torchinit::Plan::parse: JSON rule ", i + 1, ": ",
+        TORCH_CHECK(false, "torchinit::Plan::parse: JSON rule ", i + 1, where(i, "selector"), ": ",
+                    e.what_without_backtrace());
+      }
+      try {
+        plan.rule(selector, r["spec"].get<std::string>());
+      } catch (const c10::Error& e) {
+        TORCH_CHECK(false, "torchinit::Plan::parse: JSON rule ", i + 1, where(i, "spec"), ": ",
                     e.what_without_backtrace());
       }
       plan.rules_.back().line = int(i + 1);

@@ -1,7 +1,9 @@
 // Pinned determinism: SHA-256 of the bytes of every registered initializer for a fixed
 // (seed, key, shape) in float32 and float64, and of Plan::apply on every model spec of the model
 // registry with presets, compared with the digests committed in test/golden/*.txt, at 1, 2 and
-// 4 threads. A changed digest is a breaking change (README, "Determinism policy").
+// 4 threads, on every ISA path of the fill kernels this CPU has, and (for initializers) when the
+// tensor is filled shard by shard with init_shard_. A changed digest is a breaking change
+// (README, "Determinism policy").
 //
 // Regenerate after an intended change of bytes:  TORCHINIT_GOLDEN_WRITE=1 ctest -R golden
 #include <ATen/Parallel.h>
@@ -21,7 +23,9 @@
 #include "torchinit/nn/make.h"
 #include "torchinit/nn/registry.h"
 #include "torchinit/plan.h"
+#include "torchinit/random.h"
 #include "torchinit/registry.h"
+#include "torchinit/shard.h"
 
 namespace {
 
@@ -85,14 +89,36 @@ std::vector<int64_t> golden_shape(const std::string& spec) {
   return {};
 }
 
-Digests initializer_digests() {
+// How the golden tensor is filled: whole, or in uneven shards along dim 0 or dim 1 (each shard
+// its own tensor, filled by init_shard_ and copied into place).
+enum class Fill { Whole, RowShards, ColShards };
+
+// Uneven cut points of [0, n) into 3 pieces (some empty when n < 3).
+std::vector<int64_t> cuts(int64_t n) { return {0, n / 5, n / 5 + (n + 1) / 2, n}; }
+
+at::Tensor golden_tensor(const std::string& spec, const std::vector<int64_t>& shape,
+                         at::ScalarType dtype, Fill fill) {
+  const auto options = torchinit::InitOptions().seed(20261129).key("golden.weight");
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+  if (fill == Fill::Whole) return torchinit::init_(t, spec, options);
+  const int64_t d = fill == Fill::RowShards ? 0 : 1;
+  const auto c = cuts(shape[size_t(d)]);
+  for (size_t i = 0; i + 1 < c.size(); ++i) {
+    at::Tensor shard = at::empty(t.narrow(d, c[i], c[i + 1] - c[i]).sizes(), t.options());
+    torchinit::init_shard_(shard, spec, shape, torchinit::Slice::dim(d, c[i], c[i + 1]), options);
+    t.narrow(d, c[i], c[i + 1] - c[i]).copy_(shard);
+  }
+  return t;
+}
+
+Digests initializer_digests_filled(Fill fill) {
   Digests out;
   for (const std::string& spec : golden_specs()) {
     const auto shape = golden_shape(spec);
     EXPECT_FALSE(shape.empty()) << spec;
+    if (fill == Fill::ColShards && shape.size() < 2) continue;
     for (auto dtype : {at::kFloat, at::kDouble}) {
-      const at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
-      torchinit::init_(t, spec, torchinit::InitOptions().seed(20261129).key("golden.weight"));
+      const at::Tensor t = golden_tensor(spec, shape, dtype, fill);
       Sha256 h;
       hash_tensor(h, t);
       std::ostringstream name;
@@ -102,6 +128,7 @@ Digests initializer_digests() {
   }
   return out;
 }
+Digests initializer_digests() { return initializer_digests_filled(Fill::Whole); }
 
 // Presets for each model: torch_default everywhere, plus the one written for the family.
 std::vector<std::string> presets_for(const std::string& model) {
@@ -152,7 +179,8 @@ void write_digests(const std::string& path, const Digests& d, const std::string&
   ASSERT_TRUE(out.good()) << "cannot write " << path;
 }
 
-// Computes the digests at 1, 2 and 4 threads: they must agree with each other and with the file.
+// Computes the digests at 1, 2 and 4 threads and on every other ISA path the CPU has: they must
+// agree with each other and with the file.
 void compare_with_golden(const std::string& file, const std::string& what, Digests (*compute)()) {
   const int saved = at::get_num_threads();
   std::map<int, Digests> by_threads;
@@ -160,11 +188,20 @@ void compare_with_golden(const std::string& file, const std::string& what, Diges
     at::set_num_threads(threads);
     by_threads[threads] = compute();
   }
-  at::set_num_threads(saved);
   const Digests& one = by_threads[1];
   ASSERT_FALSE(one.empty());
   for (const auto& [threads, d] : by_threads)
     EXPECT_EQ(d, one) << "bytes differ between 1 and " << threads << " threads";
+  const torchinit::Isa widest = torchinit::active_isa();
+  at::set_num_threads(2);
+  for (auto isa : {torchinit::Isa::Scalar, torchinit::Isa::Avx2, torchinit::Isa::Avx512}) {
+    if (isa == widest || !torchinit::isa_supported(isa)) continue;
+    torchinit::force_isa(isa);
+    EXPECT_EQ(compute(), one) << "bytes differ between ISA paths " << torchinit::isa_name(widest)
+                              << " and " << torchinit::isa_name(isa) << " (2 threads)";
+  }
+  torchinit::force_isa(widest);
+  at::set_num_threads(saved);
   const std::string path = golden_path(file);
   if (write_mode()) {
     write_digests(path, one, what);
@@ -209,6 +246,20 @@ TEST(GoldenSha256, InitializersFloat32AndFloat64) {
   compare_with_golden("initializers.txt",
                       "init_ bytes per (spec, dtype) on the shape [96, 80], [16, 8, 3, 3] or [64]",
                       &initializer_digests);
+}
+
+TEST(GoldenSha256, InitializersInShardsHaveTheGoldenBytes) {
+  const Digests golden = read_digests(golden_path("initializers.txt"));
+  ASSERT_FALSE(golden.empty());
+  for (Fill fill : {Fill::RowShards, Fill::ColShards}) {
+    const Digests sharded = initializer_digests_filled(fill);
+    EXPECT_GE(sharded.size(), fill == Fill::RowShards ? golden.size() : golden.size() / 2);
+    for (const auto& [k, v] : sharded) {
+      ASSERT_TRUE(golden.count(k)) << k;
+      EXPECT_EQ(v, golden.at(k)) << "init_shard_ in " << (fill == Fill::RowShards ? "row" : "col")
+                                 << " shards differs from the golden bytes for '" << k << "'";
+    }
+  }
 }
 
 TEST(GoldenSha256, PlanApplyOnEveryModelSpec) {

@@ -120,6 +120,39 @@ TEST(PlanFiles, DuplicateJsonKeysAreErrorsWithLineAndColumn) {
             2u);
 }
 
+TEST(PlanFiles, ErrorsInJsonRulesHaveLineAndColumn) {
+  // A bad spec points at the spec's value, a bad selector at the selector's value; the nested
+  // {"rules": [...]} form and the bare array form both count depth correctly.
+  const std::string text =
+      "{\"rules\": [\n"
+      "  {\"selector\": \":bias\", \"spec\": \"zeros\"},\n"
+      "  {\"selector\": \":weight\",\n"
+      "   \"spec\":   \"kaiming_norml\"}\n"
+      "]}";
+  const TempFile f(text);
+  EXPECT_TRUE(ContainsAll(error_of([&] { torchinit::load_plan(f.path()); }),
+                          {f.path(), "JSON rule 2", "line 4, column 14", "\"spec\"",
+                           "did you mean 'kaiming_normal'?"}));
+  EXPECT_TRUE(ContainsAll(
+      error_of([] {
+        torchinit::Plan::parse(
+            "[{\"spec\": \"zeros\", \"selector\": \":bias\"},\n"
+            " {\"selector\": \":recurent\", \"spec\": \"zeros\"}]");
+      }),
+      {"JSON rule 2", "line 2, column 15", "\"selector\"", "did you mean 'recurrent'"}));
+  // A "spec" key elsewhere in the document (here in a sibling object) does not shift the count.
+  EXPECT_TRUE(ContainsAll(error_of([] {
+                            torchinit::Plan::parse(
+                                "{\"about\": {\"spec\": \"x\"},\n"
+                                " \"rules\": [{\"selector\": \":bias\", \"spec\": \"ones(\"}]}");
+                          }),
+                          {"JSON rule 1", "line 2, column 42", "\"spec\""}));
+  // Missing fields still name the rule, and where its selector is.
+  EXPECT_TRUE(
+      ContainsAll(error_of([] { torchinit::Plan::parse("[\n  {\"selector\": \":bias\"}]"); }),
+                  {"JSON rule 1", "line 2, column 16", "needs string fields"}));
+}
+
 TEST(PlanFiles, ErrorsInTextPlansHaveTheLine) {
   const TempFile f(":bias = zeros\n\n:weight = kaiming_norml\n");
   EXPECT_TRUE(ContainsAll(error_of([&] { torchinit::load_plan(f.path()); }),
