@@ -210,6 +210,19 @@ nlohmann::json parse_json_strict(std::string_view text, std::vector<JsonKey>* ke
     TORCH_CHECK(false, "torchinit::Plan::parse: line ", line, ", column ", column, ": invalid JSON",
                 e.byte >= text.size() ? " (truncated?)" : "", ": ", e.what(),
                 "; fix the JSON or write the plan as `selector = spec` lines");
+  } catch (const nlohmann::json::exception& e) {
+    // Other parse failures (a number that overflows a double: out_of_range.406) carry no byte
+    // offset; their message quotes the token, which locates it.
+    const std::string what = e.what();
+    const size_t open = what.find('\''), close = what.rfind('\'');
+    const size_t at =
+        open < close ? text.find(what.substr(open + 1, close - open - 1)) : std::string_view::npos;
+    const auto [line, column] = line_column(text, at == std::string_view::npos ? 0 : at);
+    TORCH_CHECK(false, "torchinit::Plan::parse: ",
+                at == std::string_view::npos ? std::string()
+                                             : fmt::format("line {}, column {}: ", line, column),
+                "invalid JSON: ", what,
+                "; fix the JSON or write the plan as `selector = spec` lines");
   }
   if (!duplicate.empty()) {
     const size_t at = find_json_key(text, duplicate, duplicate_occurrence);

@@ -100,6 +100,17 @@ TEST(PlanFiles, TruncatedJsonHasLineAndColumn) {
                           {"line 2, column 16", "invalid JSON"}));
 }
 
+TEST(PlanFiles, JsonNumberOverflowIsAnErrorWithLineAndColumn) {
+  // Found by the plan fuzzer: nlohmann throws out_of_range (not parse_error) for a number
+  // beyond double's range, and it used to escape Plan::parse as a non-c10 exception.
+  EXPECT_TRUE(
+      ContainsAll(error_of([] { torchinit::Plan::parse("[{\"selectoR\":\n   444444444444e4444"); }),
+                  {"line 2, column 4", "invalid JSON", "number overflow"}));
+  EXPECT_TRUE(
+      ContainsAll(error_of([] { torchinit::Plan::parse("{\"rules\": [{\"selector\": -1e400}]}"); }),
+                  {"line 1, column 25", "invalid JSON", "number overflow"}));
+}
+
 TEST(PlanFiles, DuplicateJsonKeysAreErrorsWithLineAndColumn) {
   const std::string text =
       "{\"rules\": [\n"
