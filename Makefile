@@ -45,7 +45,8 @@ asan: deps
 	ctest --preset asan -E package
 
 # libFuzzer on the parsers, FUZZ_SECONDS each; new inputs go to build/fuzz/corpus, the seeds in
-# test/fuzz/corpus stay as committed. Any crash, hang (> 10 s) or sanitizer report fails.
+# test/fuzz/corpus stay as committed. Any crash, hang (> 10 s) or sanitizer report fails; the
+# input that did it is written to build/fuzz/crash-<sha1> (add it to the corpus with the fix).
 FUZZ_SECONDS ?= 60
 FUZZERS := spec plan model
 fuzz: deps
@@ -54,4 +55,5 @@ fuzz: deps
 	set -e; for f in $(FUZZERS); do mkdir -p build/fuzz/corpus/$$f; \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=0 \
 	  build/fuzz/test/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	    -rss_limit_mb=4096 -print_final_stats=1 build/fuzz/corpus/$$f test/fuzz/corpus/$$f; done
+	    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus/$$f test/fuzz/corpus/$$f; done

@@ -170,6 +170,13 @@ size_t find_json_value(std::string_view text, const std::string& key, int occurr
   return text.find_first_not_of(" \t\r\n", colon + 1);
 }
 
+// "line L, column C: " for an offset into `text`, or "" when it is npos.
+std::string location(std::string_view text, size_t offset) {
+  if (offset == std::string_view::npos) return "";
+  const auto [line, column] = line_column(text, offset);
+  return fmt::format("line {}, column {}: ", line, column);
+}
+
 // A key seen while parsing: nlohmann's depth (1 for keys of the top-level object) and which
 // occurrence of that key text it is, counted over the whole document (for find_json_key).
 struct JsonKey {
@@ -217,19 +224,12 @@ nlohmann::json parse_json_strict(std::string_view text, std::vector<JsonKey>* ke
     const size_t open = what.find('\''), close = what.rfind('\'');
     const size_t at =
         open < close ? text.find(what.substr(open + 1, close - open - 1)) : std::string_view::npos;
-    const auto [line, column] = line_column(text, at == std::string_view::npos ? 0 : at);
-    TORCH_CHECK(false, "torchinit::Plan::parse: ",
-                at == std::string_view::npos ? std::string()
-                                             : fmt::format("line {}, column {}: ", line, column),
-                "invalid JSON: ", what,
+    TORCH_CHECK(false, "torchinit::Plan::parse: ", location(text, at), "invalid JSON: ", what,
                 "; fix the JSON or write the plan as `selector = spec` lines");
   }
   if (!duplicate.empty()) {
-    const size_t at = find_json_key(text, duplicate, duplicate_occurrence);
-    const auto [line, column] = line_column(text, at == std::string_view::npos ? 0 : at);
     TORCH_CHECK(false, "torchinit::Plan::parse: ",
-                at == std::string_view::npos ? std::string()
-                                             : fmt::format("line {}, column {}: ", line, column),
+                location(text, find_json_key(text, duplicate, duplicate_occurrence)),
                 "duplicate key \"", duplicate,
                 "\" in a JSON object; each key may appear once, remove one of them");
   }
