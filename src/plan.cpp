@@ -59,6 +59,19 @@ void check_selector(const std::string& s) {
               "`@ModuleType.param = spec` or `:role = spec`");
   TORCH_CHECK(s.find_first_of(" \t=") == std::string::npos, "torchinit::Plan: selector '", s,
               "' contains a space or '='");
+  // Characters that mean something in a text plan could not be printed back by str(): '#'
+  // starts a comment, quotes change where it does, a line break ends the rule, and a leading
+  // '{' or '[' makes the plan read as JSON.
+  TORCH_CHECK(s[0] != '{' && s[0] != '[', "torchinit::Plan: selector '", s, "' starts with '", s[0],
+              "', which makes a text plan read as JSON; selectors are parameter paths");
+  for (const char c : s)
+    TORCH_CHECK(
+        static_cast<unsigned char>(c) >= 0x20 && c != 0x7F && c != '#' && c != '"' && c != '\'',
+        "torchinit::Plan: selector '", s, "' contains ",
+        c == '#' || c == '"' || c == '\''
+            ? fmt::format("'{}'", c)
+            : fmt::format("control character 0x{:02X}", static_cast<unsigned char>(c)),
+        "; selectors are parameter paths with globs (* ?), @ModuleType.param or :role");
   if (s[0] == ':') {
     const std::string role = s.substr(1);
     TORCH_CHECK(std::find(roles().begin(), roles().end(), role) != roles().end(),

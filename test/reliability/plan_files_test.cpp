@@ -111,6 +111,24 @@ TEST(PlanFiles, JsonNumberOverflowIsAnErrorWithLineAndColumn) {
                   {"line 1, column 25", "invalid JSON", "number overflow"}));
 }
 
+TEST(PlanFiles, SelectorsThatCouldNotBePrintedBackAreErrors) {
+  // Found by the plan fuzzer: a selector starting with '{' parsed from text printed (str()) as a
+  // plan that reads as JSON. Every character with a meaning in text plans is refused.
+  using torchinit::Plan;
+  EXPECT_TRUE(ContainsAll(error_of([] { Plan::parse("#  s\": [\n  {\"selec//////sk= ones"); }),
+                          {"line 2", "starts with '{'", "read as JSON"}));
+  EXPECT_TRUE(
+      ContainsAll(error_of([] { Plan().rule("[0].weight", "zeros"); }), {"starts with '['"}));
+  for (const char* bad : {"a#b", "a\"b", "a'b"})
+    EXPECT_TRUE(ContainsAll(error_of([&] { Plan().rule(bad, "zeros"); }),
+                            {bad, "contains '", "parameter paths"}));
+  EXPECT_TRUE(ContainsAll(
+      error_of([] { Plan::parse("[{\"selector\": \"fc\\n.weight\", \"spec\": \"zeros\"}]"); }),
+      {"JSON rule 1", "line 1, column 15", "control character 0x0A"}));
+  // Brackets and braces inside a path are fine.
+  EXPECT_EQ(Plan().rule("blocks[0].*", "zeros").rules().size(), 1u);
+}
+
 TEST(PlanFiles, DuplicateJsonKeysAreErrorsWithLineAndColumn) {
   const std::string text =
       "{\"rules\": [\n"
