@@ -249,6 +249,13 @@ nlohmann::json parse_json_strict(std::string_view text, std::vector<JsonKey>* ke
   return j;
 }
 
+// A parsed spec whose initializer exists and accepts its arguments (c10::Error otherwise).
+Spec checked_spec(std::string_view spec) {
+  Spec parsed = Spec::parse(spec);
+  (void)Registry::global().make(parsed);  // unknown names and bad arguments fail here
+  return parsed;
+}
+
 }  // namespace
 
 const ReportRow& Report::at(std::string_view path) const {
@@ -296,9 +303,7 @@ std::string Report::json() const {
 
 Plan& Plan::rule(std::string selector, std::string_view spec) {
   check_selector(selector);
-  Spec parsed = Spec::parse(spec);
-  (void)Registry::global().make(parsed);  // unknown names and bad arguments fail here
-  rules_.push_back(Rule{std::move(selector), std::move(parsed), 0});
+  rules_.push_back(Rule{std::move(selector), checked_spec(spec), 0});
   return *this;
 }
 
@@ -322,38 +327,36 @@ Plan Plan::parse(std::string_view text) {
     // Keys of the rule objects sit at depth 2 in [{…}] and at depth 3 in {"rules": [{…}]}; the
     // i-th "selector"/"spec" key at that depth belongs to rule i (duplicates were rejected).
     const int rule_depth = j.is_object() ? 3 : 2;
-    const auto where = [&](size_t rule, const std::string& field) -> std::string {
+    const auto value_at = [&](size_t rule, const std::string& field) {
       size_t seen = 0;
-      for (const JsonKey& k : keys) {
-        if (k.depth != rule_depth || k.key != field || seen++ != rule) continue;
-        const size_t at = find_json_value(text, field, k.occurrence);
-        if (at == std::string_view::npos) break;
-        const auto [line, column] = line_column(text, at);
-        return fmt::format(" (line {}, column {}, \"{}\")", line, column, field);
-      }
-      return "";
+      for (const JsonKey& k : keys)
+        if (k.depth == rule_depth && k.key == field && seen++ == rule)
+          return find_json_value(text, field, k.occurrence);
+      return std::string_view::npos;
     };
     for (size_t i = 0; i < rules.size(); ++i) {
       const auto& r = rules[i];
       TORCH_CHECK(r.is_object() && r.contains("selector") && r.contains("spec") &&
                       r["selector"].is_string() && r["spec"].is_string(),
-                  "torchinit::Plan::parse: JSON rule ", i + 1,
-                  r.is_object() && r.contains("selector") ? where(i, "selector") : "",
-                  " needs string fields \"selector\" and \"spec\"");
-      const std::string selector = r["selector"].get<std::string>();
+                  "torchinit::Plan::parse: ",
+                  location(text, r.is_object() && r.contains("selector") ? value_at(i, "selector")
+                                                                         : std::string_view::npos),
+                  "JSON rule ", i + 1, " needs string fields \"selector\" and \"spec\"");
+      std::string selector = r["selector"].get<std::string>();
+      Spec spec;
       try {
         check_selector(selector);
       } catch (const c10::Error& e) {
-        TORCH_CHECK(false, "torchinit::Plan::parse: JSON rule ", i + 1, where(i, "selector"), ": ",
-                    e.what_without_backtrace());
+        TORCH_CHECK(false, "torchinit::Plan::parse: ", location(text, value_at(i, "selector")),
+                    "JSON rule ", i + 1, " \"selector\": ", e.what_without_backtrace());
       }
       try {
-        plan.rule(selector, r["spec"].get<std::string>());
+        spec = checked_spec(r["spec"].get<std::string>());
       } catch (const c10::Error& e) {
-        TORCH_CHECK(false, "torchinit::Plan::parse: JSON rule ", i + 1, where(i, "spec"), ": ",
-                    e.what_without_backtrace());
+        TORCH_CHECK(false, "torchinit::Plan::parse: ", location(text, value_at(i, "spec")),
+                    "JSON rule ", i + 1, " \"spec\": ", e.what_without_backtrace());
       }
-      plan.rules_.back().line = int(i + 1);
+      plan.rules_.push_back(Rule{std::move(selector), std::move(spec), int(i + 1)});
     }
     return plan;
   }
