@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -37,13 +36,6 @@ const std::vector<std::string>& default_specs() {
   return specs;
 }
 
-at::ScalarType bench_dtype(const std::string& name) {
-  if (name == "float32") return at::kFloat;
-  if (name == "float64") return at::kDouble;
-  TORCH_CHECK(false, "torchinit bench: unknown --dtype '", name, "';",
-              did_you_mean(name, {"float32", "float64"}), " use float32 or float64");
-}
-
 // Median wall time in milliseconds of `repeat` calls of init_(t, spec, options).
 double median_ms(at::Tensor& t, const std::string& spec, const InitOptions& options, int repeat) {
   init_(t, spec, options);  // untimed: maps the pages and warms the caches
@@ -69,7 +61,7 @@ void run_bench(const BenchArgs& a) {
   const std::vector<std::string>& specs = a.specs.empty() ? default_specs() : a.specs;
   for (const std::string& spec : specs) (void)theory(spec, a.shape);  // bad specs fail up front
 
-  at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(bench_dtype(a.dtype)));
+  at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(parse_dtype(a.dtype, "bench")));
   const double megabytes = double(t.numel()) * double(t.element_size()) / 1e6;
   nlohmann::json rows = nlohmann::json::array();
   if (!a.json)
@@ -116,7 +108,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--shape", args->shape, "Tensor shape, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "float32 or float64")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, "float32, float64, float16 or bfloat16")
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Intra-op threads (0: LibTorch's default)")
       ->capture_default_str();
   cmd->add_option("--repeat", args->repeat, "Timed runs per spec and backend")

@@ -4,8 +4,6 @@
 #include <ATen/ops/empty.h>
 #include <fmt/format.h>
 
-#include <map>
-
 #include "cli/commands.h"
 #include "torchinit/check.h"
 #include "torchinit/init.h"
@@ -47,23 +45,11 @@ void run_check_model(const CheckArgs& a) {
   if (!mc.passed()) throw CLI::RuntimeError(1);
 }
 
-at::ScalarType parse_dtype(const std::string& name) {
-  static const std::map<std::string, at::ScalarType> types = {{"float32", at::kFloat},
-                                                              {"float64", at::kDouble},
-                                                              {"float16", at::kHalf},
-                                                              {"bfloat16", at::kBFloat16}};
-  auto it = types.find(name);
-  if (it != types.end()) return it->second;
-  TORCH_CHECK(false, "torchinit check: unknown --dtype '", name, "';",
-              did_you_mean(name, {"float32", "float64", "float16", "bfloat16"}),
-              " use float32, float64, float16 or bfloat16");
-}
-
 void run_check(const CheckArgs& a) {
   if (!a.model.empty()) return run_check_model(a);
   TORCH_CHECK(!a.spec.empty() && !a.shape.empty(), "torchinit check: give SPEC and --shape, ",
               "or --model and --plan");
-  at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(parse_dtype(a.dtype)));
+  at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(parse_dtype(a.dtype, "check")));
   init_(t, a.spec, InitOptions().seed(a.seed).key(a.key));
   const CheckResult r = check(t, a.spec, CheckOptions().alpha(a.alpha));
   if (a.json) {

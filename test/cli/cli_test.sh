@@ -45,6 +45,8 @@ expect 0 "^stable: 11 layers" -- propagate --model "$mlp" --plan he
 expect 1 "^exploding: 11 layers" -- propagate --model "$mlp" --plan ":weight = normal; :bias = zeros"
 expect 0 '"speedup"' -- bench uniform "normal(std=0.5)" --shape 64,64 --repeat 1 --json
 expect 0 "^uniform +[0-9.]+ +[0-9.]+ +[0-9.]+x" -- bench uniform --shape 64,64 --repeat 1
+expect 0 "bfloat16" -- bench uniform --shape 64,64 --repeat 1 --dtype bfloat16
+expect 2 "error: torchinit bench: unknown --dtype 'int8'" -- bench uniform --dtype int8
 expect 2 "error: .*--repeat 0" -- bench uniform --repeat 0
 expect 2 "error: .*unknown initializer 'bogus'" -- bench bogus --shape 4,4
 
