@@ -23,7 +23,7 @@ bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <=
 bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '.'; }
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-bool is_identifier(std::string_view s) {
+bool is_identifier_text(std::string_view s) {
   return !s.empty() && is_ident_start(s[0]) && std::all_of(s.begin() + 1, s.end(), is_ident_char);
 }
 
@@ -55,22 +55,71 @@ std::string join(const std::vector<std::string>& parts) {
 }
 
 // Optimal string alignment distance: Levenshtein plus swaps of adjacent characters, the most
-// common typo ("kiaming").
+// common typo ("kiaming"). Three rolling rows: O(|a|·|b|) time, O(|b|) memory.
 size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  std::vector<size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        current[j] = std::min(current[j], before[j - 2] + 1);
       }
     }
+    std::swap(before, previous);
+    std::swap(previous, current);
   }
-  return d[a.size()][b.size()];
+  return previous[b.size()];
 }
+
+// Length in bytes of the UTF-8 sequence starting at text[i] (a lead byte with its continuation
+// bytes, all before `end`), or 0 when the bytes there are not valid UTF-8.
+size_t utf8_length(std::string_view text, size_t i, size_t end) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  size_t n = 0;
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) n = 2;
+  if (lead >= 0xE0 && lead <= 0xEF) n = 3;
+  if (lead >= 0xF0 && lead <= 0xF4) n = 4;
+  if (n == 0 || i + n > end) return 0;
+  for (size_t k = i + 1; k < i + n; ++k)
+    if ((byte(k) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+// End of the character (code point, or one invalid byte) that starts at text[i].
+size_t next_char(std::string_view text, size_t i, size_t end) {
+  return i + std::max<size_t>(1, utf8_length(text, i, end));
+}
+
+// The character text[i, next) as shown in a message: control characters, DEL and invalid UTF-8
+// bytes escaped (\0, \r, \x1b), so that a message never holds a NUL or a terminal escape.
+std::string shown_char(std::string_view text, size_t i, size_t next) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  if (next - i > 1 || (c >= 0x20 && c < 0x7F) || c == '\t') {
+    return std::string(text.substr(i, next - i));
+  }
+  if (c == 0) return "\\0";
+  if (c == '\r') return "\\r";
+  if (c == '\n') return "\\n";
+  static const char* hex = "0123456789abcdef";
+  return std::string("\\x") + hex[c >> 4] + hex[c & 0xF];
+}
+
+// Characters (code points) of text[begin, end).
+size_t count_chars(std::string_view text, size_t begin, size_t end) {
+  size_t n = 0;
+  for (size_t i = begin; i < end; i = next_char(text, i, end)) ++n;
+  return n;
+}
+
+// Error messages show at most this many characters of user text on each side of a caret.
+constexpr size_t kCaretContext = 40;
+// did_you_mean compares words of at most this many bytes (a longer one is no typo of a name).
+constexpr size_t kMaxSuggestedWord = 128;
 
 }  // namespace
 
@@ -129,8 +178,8 @@ class SpecParser {
         for (const SpecArg& previous : args) {
           if (previous.key == arg.key) {
             fail(start, "expected each key once",
-                 "remove one of the two '" + arg.key + "=' arguments",
-                 "'" + arg.key + "' again, first given at column " +
+                 "remove one of the two '" + excerpt(arg.key) + "=' arguments",
+                 "'" + excerpt(arg.key) + "' again, first given at column " +
                      std::to_string(previous.column));
           }
         }
@@ -253,7 +302,8 @@ class SpecParser {
         if (next != '\\' && next != '"' && next != '\'') {
           fail(pos_, "expected a quote or backslash after '\\'",
                "write \\\\ for a literal backslash",
-               pos_ + 1 < text_.size() ? std::string("'\\") + next + "'" : "end of input");
+               pos_ + 1 < text_.size() ? "'\\" + excerpt(text_.substr(pos_ + 1, 1)) + "'"
+                                       : "end of input");
         }
         value.text += next;
         pos_ += 2;
@@ -362,8 +412,8 @@ class SpecParser {
     size_t end = at;
     if (text_[end] == '+' || text_[end] == '-') ++end;
     while (end < text_.size() && is_ident_char(text_[end])) ++end;
-    if (end == at) end = at + 1;
-    return "'" + std::string(text_.substr(at, end - at)) + "'";
+    if (end == at) end = next_char(text_, at, text_.size());
+    return "'" + excerpt(text_.substr(at, end - at)) + "'";
   }
 
   void enter(size_t open) {
@@ -449,10 +499,10 @@ SpecValue SpecValue::of_number(double value) {
 }
 
 SpecValue SpecValue::of_identifier(std::string name) {
-  TORCH_CHECK(is_identifier(name),
+  TORCH_CHECK(is_identifier_text(name),
               "torchinit::SpecValue::of_identifier: expected a name matching "
               "[A-Za-z_][A-Za-z0-9_.]* (got '",
-              name, "')");
+              excerpt(name), "')");
   TORCH_CHECK(!is_number_word(name), "torchinit::SpecValue::of_identifier: expected a name (got '",
               name, "', which reads as a number); use SpecValue::of_number");
   SpecValue v;
@@ -486,7 +536,7 @@ Spec SpecValue::as_spec() const {
   if (kind == Kind::Identifier) return Spec(text);
   TORCH_CHECK(kind == Kind::Spec && spec,
               "torchinit::SpecValue::as_spec: expected an identifier or a spec (got ",
-              kind_name(kind), " ", str(), ")");
+              kind_name(kind), " ", excerpt(str()), ")");
   return *spec;
 }
 
@@ -510,24 +560,24 @@ bool SpecValue::operator==(const SpecValue& other) const {
 
 Spec::Spec(std::string name, std::vector<SpecArg> args)
     : name_(std::move(name)), args_(std::move(args)) {
-  TORCH_CHECK(is_identifier(name_),
-              "torchinit::Spec: expected a name matching [A-Za-z_][A-Za-z0-9_.]* (got '", name_,
-              "')");
+  TORCH_CHECK(is_identifier_text(name_),
+              "torchinit::Spec: expected a name matching [A-Za-z_][A-Za-z0-9_.]* (got '",
+              excerpt(name_), "')");
   for (size_t i = 0; i < args_.size(); ++i) {
     const std::string& key = args_[i].key;
     if (key.empty()) {
       TORCH_CHECK(i == 0 || args_[i - 1].key.empty(),
                   "torchinit::Spec: expected positional arguments before keyword arguments (got "
                   "positional argument ",
-                  i, " after '", args_[i - 1].key, "=')");
+                  i, " after '", excerpt(args_[i - 1].key), "=')");
       continue;
     }
-    TORCH_CHECK(is_identifier(key),
-                "torchinit::Spec: expected a key matching [A-Za-z_][A-Za-z0-9_.]* (got '", key,
-                "')");
+    TORCH_CHECK(is_identifier_text(key),
+                "torchinit::Spec: expected a key matching [A-Za-z_][A-Za-z0-9_.]* (got '",
+                excerpt(key), "')");
     for (size_t j = 0; j < i; ++j) {
-      TORCH_CHECK(args_[j].key != key, "torchinit::Spec: expected each key once (got '", key,
-                  "' twice)");
+      TORCH_CHECK(args_[j].key != key, "torchinit::Spec: expected each key once (got '",
+                  excerpt(key), "' twice)");
     }
   }
 }
@@ -574,17 +624,52 @@ std::string caret(std::string_view text, int column) {
   const size_t newline = at == 0 ? std::string_view::npos : text.rfind('\n', at - 1);
   const size_t begin = newline == std::string_view::npos ? 0 : newline + 1;
   const size_t end = std::min(text.find('\n', at), text.size());
-  std::string out = "  " + std::string(text.substr(begin, end - begin)) + "\n  ";
-  for (size_t i = begin; i < at; ++i) out += text[i] == '\t' ? '\t' : ' ';
-  return out + "^";
+  // A window of kCaretContext characters on each side of the caret, "…" where the line goes on.
+  size_t from = begin;
+  for (size_t skip = count_chars(text, begin, at); skip > kCaretContext; --skip)
+    from = next_char(text, from, end);
+  size_t to = at;
+  for (size_t n = 0; n < kCaretContext && to < end; ++n) to = next_char(text, to, end);
+  std::string line = from > begin ? "…" : "", padding = from > begin ? " " : "";
+  for (size_t i = from; i < to;) {
+    const size_t next = next_char(text, i, end);
+    const std::string shown = shown_char(text, i, next);
+    // One column per character (code point) shown; tabs kept so the caret aligns with them.
+    if (i < at)
+      padding +=
+          shown == "\t" ? std::string("\t") : std::string(count_chars(shown, 0, shown.size()), ' ');
+    line += shown;
+    i = next;
+  }
+  if (to < end) line += "…";
+  return "  " + line + "\n  " + padding + "^";
+}
+
+std::string excerpt(std::string_view text, size_t max_chars) {
+  std::string out;
+  size_t i = 0, n = 0;
+  for (; i < text.size() && n < max_chars; ++n) {
+    const size_t next = next_char(text, i, text.size());
+    out += text[i] == '\t' ? "\\t" : shown_char(text, i, next);
+    i = next;
+  }
+  return i < text.size() ? out + "…" : out;
+}
+
+bool is_identifier(std::string_view text) {
+  return is_identifier_text(text) && !is_number_word(text);
 }
 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.empty()) return "";
+  if (word.empty() || word.size() > kMaxSuggestedWord) return "";
   const size_t limit = std::max<size_t>(2, word.size() / 3);
   const std::string* best = nullptr;
   size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
+    // The distance is at least the difference in length: skip what cannot win.
+    const size_t gap =
+        std::max(word.size(), candidate.size()) - std::min(word.size(), candidate.size());
+    if (gap >= best_distance) continue;
     const size_t distance = edit_distance(word, candidate);
     if (distance < best_distance) {
       best = &candidate;

@@ -43,7 +43,7 @@ std::vector<std::optional<SpecValue>> bind_args(const Spec& spec, std::string_vi
       std::vector<std::string> names;
       for (const SpecParam& p : params) names.push_back(p.name);
       const auto it = std::find(names.begin(), names.end(), arg.key);
-      TORCH_CHECK(it != names.end(), who, ": ", name, " has no argument '", arg.key, "';",
+      TORCH_CHECK(it != names.end(), who, ": ", name, " has no argument '", excerpt(arg.key), "';",
                   did_you_mean(arg.key, names), " it takes ", signature(name, params),
                   where(spec, arg.column));
       index = static_cast<size_t>(it - names.begin());
@@ -54,18 +54,18 @@ std::vector<std::optional<SpecValue>> bind_args(const Spec& spec, std::string_vi
     const SpecValue& v = arg.value;
     if (p.choices.empty()) {
       TORCH_CHECK(v.kind == SpecValue::Kind::Number, who, ": ", name, " argument '", p.name,
-                  "' expects a number, got ", SpecValue::kind_name(v.kind), " ", v.str(),
+                  "' expects a number, got ", SpecValue::kind_name(v.kind), " ", excerpt(v.str()),
                   where(spec, v.column));
       TORCH_CHECK(std::isfinite(v.number) && (!p.positive || v.number > 0), who, ": ", name,
                   " argument '", p.name, "' expects a finite number", p.positive ? " > 0" : "",
-                  ", got ", v.str(), where(spec, v.column));
+                  ", got ", excerpt(v.str()), where(spec, v.column));
     } else {
       const bool word = v.kind == SpecValue::Kind::Identifier || v.kind == SpecValue::Kind::String;
       const std::string got = word ? v.text : v.str();
       TORCH_CHECK(word && std::find(p.choices.begin(), p.choices.end(), got) != p.choices.end(),
                   who, ": ", name, " argument '", p.name, "' expects one of ",
-                  c10::Join(", ", p.choices), ", got '", got, "';", did_you_mean(got, p.choices),
-                  where(spec, v.column));
+                  c10::Join(", ", p.choices), ", got '", excerpt(got), "';",
+                  did_you_mean(got, p.choices), where(spec, v.column));
     }
     given[index] = v;
   }

@@ -108,11 +108,24 @@ std::ostream& operator<<(std::ostream& os, const SpecValue& value);
 std::ostream& operator<<(std::ostream& os, const Spec& spec);
 
 // Caret display for error messages: "  <line>\n  <padding>^" with the caret under the 1-based
-// `column` of `text`; shows only the line holding that column, and keeps tabs in the padding.
+// (byte) `column` of `text`. Shows only the line holding that column, at most 40 characters on
+// each side of it ("…" where the line goes on), control characters and invalid UTF-8 escaped
+// (\0, \x1b); the padding has one space per character (UTF-8 code point) and keeps tabs.
 std::string caret(std::string_view text, int column);
+
+// User text to echo in an error message: at most `max_chars` characters (code points), then
+// "…"; control characters (NUL, tab, newline, escape) and invalid UTF-8 bytes escaped, so that
+// a message stays short, prints on one line and never ends early at a NUL.
+std::string excerpt(std::string_view text, size_t max_chars = 64);
+
+// True when `text` can be written as a name, key or identifier value in a spec: it matches
+// [A-Za-z_][A-Za-z0-9_.]* and is not a number word (inf, nan).
+bool is_identifier(std::string_view text);
 
 // The candidate closest to `word` by Damerau-Levenshtein (optimal string alignment) distance,
 // if that distance is <= max(2, word.size() / 3); else "". Ties go to the earlier candidate.
+// Words longer than 128 bytes get no suggestion, and candidates whose length alone rules them
+// out are skipped, so the cost stays small for any input.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 // " did you mean 'x'?" for the closest match, or "": appended to "unknown name" errors.

@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -415,6 +417,85 @@ TEST(SpecSuggest, DidYouMean) {
   const std::vector<std::string> names = {"kaiming_normal", "xavier_normal"};
   EXPECT_EQ(torchinit::did_you_mean("kaiming_norml", names), " did you mean 'kaiming_normal'?");
   EXPECT_EQ(torchinit::did_you_mean("glorot", names), "");
+}
+
+// ---- hostile text: messages stay short, printable and aligned ----
+
+// Nesting is bounded in every form, so 200k levels neither overflow the stack nor echo the
+// whole text back.
+TEST(SpecHostile, DeepNestingOfSpecsAndListsIsAShortError) {
+  const size_t depth = 200000;
+  std::string specs, lists = "f(x=";
+  for (size_t i = 0; i < depth; ++i) specs += "a(";
+  specs += std::string(depth, ')');
+  lists += std::string(depth, '[') + std::string(depth, ']') + ")";
+  for (const std::string& text : {specs, lists}) {
+    const std::string message = parse_error(text);
+    EXPECT_THAT(message, HasSubstr("expected at most 64 levels of nesting"));
+    EXPECT_LT(message.size(), 600u) << message.substr(0, 600);
+  }
+}
+
+// A 1 MiB spec: the caret shows a window of the line, and did-you-mean skips a word no name is
+// near, so the message stays short and comes at once (today: 2 MiB and 16–24 s).
+TEST(SpecHostile, HugeSpecGivesAShortMessageFast) {
+  const std::string word(size_t(1) << 20, 'k');
+  const std::vector<std::string> names = {"kaiming_normal", "kaiming_uniform", "xavier_normal"};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(torchinit::did_you_mean(word, names), "");
+  const std::string message = parse_error("f(x=" + word + "(1)" + "!)");  // error at the '!'
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(message.size(), 600u);
+  EXPECT_THAT(message, HasSubstr("\n  …" + std::string(37, 'k') + "(1)!)\n"));
+  EXPECT_LT(seconds, 2.0);  // linear work: milliseconds here; the old quadratic cost was 16 s
+  // Echoed words are cut too: "(got '<word>')".
+  const std::string got = parse_error("f(x=1 " + word + ")");
+  EXPECT_THAT(got, HasSubstr("(got '" + std::string(64, 'k') + "…')"));
+  EXPECT_LT(got.size(), 600u);
+}
+
+// NUL and control characters are escaped: what() is one C string holding the whole message.
+TEST(SpecHostile, NulAndControlCharactersAreEscaped) {
+  const std::string text = std::string("f(x=") + '\0' + "\x1b[31m)";
+  std::string what;
+  try {
+    Spec::parse(text);
+  } catch (const c10::Error& e) {
+    what = e.msg();
+    EXPECT_EQ(std::strlen(e.what_without_backtrace()), what.size()) << "a NUL cuts it short";
+  }
+  ASSERT_FALSE(what.empty());
+  EXPECT_EQ(what.find('\0'), std::string::npos);
+  EXPECT_EQ(what.find('\x1b'), std::string::npos);
+  EXPECT_THAT(what, HasSubstr("(got '\\0')"));
+  EXPECT_THAT(what, HasSubstr("  f(x=\\0\\x1b[31m)\n      ^"));
+  EXPECT_EQ(torchinit::excerpt(std::string("a\0b\tc\nd", 7)), "a\\0b\\tc\\nd");
+  EXPECT_EQ(torchinit::excerpt("\xff\xc3"), "\\xff\\xc3");  // invalid UTF-8, byte by byte
+}
+
+// Carets count characters (UTF-8 code points), not bytes.
+TEST(SpecHostile, CaretsAlignAfterMultiByteCharacters) {
+  // "é" and "€" are 2 and 3 bytes: 'b' is at byte column 8 but character column 5.
+  EXPECT_EQ(torchinit::caret("aé€ b", 8), "  aé€ b\n      ^");
+  const std::string message = parse_error("f(\"é€\", 1 2)");
+  // '2' is at byte column 14, after 10 characters: the caret sits under it.
+  EXPECT_THAT(message, HasSubstr("column 14"));
+  EXPECT_THAT(message, HasSubstr("  f(\"é€\", 1 2)\n  " + std::string(10, ' ') + "^"));
+  // A window cut keeps whole characters and marks the cut.
+  std::string line;
+  for (int i = 0; i < 60; ++i) line += "é";
+  line += "x";
+  EXPECT_EQ(torchinit::caret(line, 121),
+            "  …" + line.substr(40) + "\n   " + std::string(40, ' ') + "^");
+  EXPECT_EQ(torchinit::excerpt(line, 3), "éé" + std::string("é") + "…");
+}
+
+TEST(SpecHostile, IsIdentifierFollowsTheGrammar) {
+  for (const char* ok : {"relu", "_x", "a.b", "x9", "Inf"})
+    EXPECT_TRUE(torchinit::is_identifier(ok)) << ok;
+  for (const char* bad : {"", "9a", "bad name(!", "a-b", "inf", "nan", "é"})
+    EXPECT_FALSE(torchinit::is_identifier(bad)) << bad;
 }
 
 }  // namespace
