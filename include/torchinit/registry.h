@@ -3,6 +3,8 @@
 // Registry::global() (a function-local static) so static linking keeps them.
 #pragma once
 
+#include <c10/util/StringUtil.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,10 +55,27 @@ class Args {
   double gain(const std::string& name) const;  // resolves nonlinearity names via calculate_gain
   const std::string& choice(const std::string& name) const;
   const SpecValue& value(const std::string& name) const;
+  // Whether the spec gave `name` (false when it took its default).
+  bool given(const std::string& name) const;
   void set(const std::string& name, SpecValue v) { values_[name] = std::move(v); }
+
+  // Range checks of factories: unless `ok`, a c10::Error "torchinit::<initializer>: argument
+  // '<name>' at column N: <message>" with a caret under the value of `name` in the spec text
+  // (under the spec's name when `name` took its default; no column for a spec built in code).
+  template <typename... Message>
+  void check(bool ok, const std::string& name, const Message&... message) const {
+    if (!ok) fail(name, c10::str(message...));
+  }
+  [[noreturn]] void fail(const std::string& name, const std::string& message) const;
+  // Set by Registry::make: the initializer's canonical name, the spec being bound (its source
+  // and columns) and the arguments it gave, for given(), check() and fail().
+  void set_origin(std::string initializer, Spec spec, std::vector<std::string> given);
 
  private:
   std::map<std::string, SpecValue> values_;
+  std::string initializer_;
+  Spec spec_;
+  std::vector<std::string> given_;
 };
 
 using Factory = std::function<std::shared_ptr<Initializer>(const Args&)>;
@@ -74,7 +93,10 @@ class Registry {
   // The process-wide registry with every built-in initializer.
   static Registry& global();
 
-  // Adds a user initializer; c10::Error if the name or an alias is taken. Thread-safe.
+  // Adds a user initializer; c10::Error if the name or an alias is taken, or if the name, an
+  // alias or an argument name is not a spec identifier ([A-Za-z_][A-Za-z0-9_.]*, not inf or
+  // nan: no spec could name it), an argument name repeats, or a default does not parse or does
+  // not have its argument's type. Thread-safe.
   void add(RegistryEntry entry);
   // Binds a spec to its schema and builds the initializer. c10::Error with column, caret and a
   // did-you-mean for unknown names or arguments, wrong types and out-of-range values.

@@ -59,9 +59,9 @@ void register_chrono(Registry& r) {
          [](const Args& a) {
            const double t_max = a.number("t_max");
            // u ~ U(1, t_max - 1) is drawn in float32 for float32 parameters: keep it finite.
-           TORCH_CHECK(std::isfinite(t_max) && t_max > 2 && t_max <= 1e30,
-                       "torchinit::chrono: t_max must be a number in (2, 1e30], got ", t_max,
-                       "; it is the longest dependency in time steps");
+           a.check(std::isfinite(t_max) && t_max > 2 && t_max <= 1e30, "t_max",
+                   "t_max must be a number in (2, 1e30], got ", t_max,
+                   "; it is the longest dependency in time steps");
            return std::make_shared<Chrono>(t_max);
          }});
 }

@@ -25,7 +25,8 @@ class Constant final : public Initializer {
 Factory constant_factory(std::optional<double> fixed) {
   return [fixed](const Args& args) {
     const double v = fixed ? *fixed : args.number("val");
-    TORCH_CHECK(std::isfinite(v), "torchinit::constant: val must be finite, got ", v);
+    args.check(std::isfinite(v), "val", "val must be finite, got ", v,
+               "; use a value your dtype holds");
     return std::make_shared<Constant>(v);
   };
 }

@@ -69,8 +69,9 @@ void register_dirac(Registry& r) {
           "torch.nn.init.dirac_"},
          [](const Args& a) {
            const double groups = a.number("groups");
-           TORCH_CHECK(groups >= 1 && groups == std::floor(groups) && groups < 1e15,
-                       "torchinit::dirac: groups must be a positive integer, got ", groups);
+           a.check(groups >= 1 && groups == std::floor(groups) && groups < 1e15, "groups",
+                   "groups must be a positive integer below 1e15, got ", groups,
+                   "; pass the conv's groups");
            return std::make_shared<Dirac>(static_cast<int64_t>(groups));
          }});
 }

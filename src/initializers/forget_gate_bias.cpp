@@ -51,8 +51,7 @@ void register_forget_gate_bias(Registry& r) {
           "network architectures"},
          [](const Args& a) {
            const double v = a.number("value");
-           TORCH_CHECK(std::isfinite(v), "torchinit::forget_gate_bias: value must be finite, got ",
-                       v);
+           a.check(std::isfinite(v), "value", "value must be finite, got ", v);
            return std::make_shared<ForgetGateBias>(v);
          }});
 }

@@ -40,9 +40,9 @@ void register_normal(Registry& r) {
          {"Normal distribution.", "N(mean, std^2)", "torch.nn.init.normal_"},
          [](const Args& args) {
            const double mean = args.number("mean"), std = args.number("std");
-           TORCH_CHECK(std::isfinite(mean) && std::isfinite(std) && std > 0,
-                       "torchinit::normal: needs a finite mean and std > 0, got mean=", mean,
-                       ", std=", std, "; for a constant use constant(val=...)");
+           args.check(std::isfinite(mean), "mean", "needs a finite mean, got mean=", mean);
+           args.check(std::isfinite(std) && std > 0, "std", "needs a finite std > 0, got std=", std,
+                      "; for a constant use constant(val=...)");
            return std::make_shared<Normal>(mean, std);
          }});
 }

@@ -82,10 +82,9 @@ void register_sparse(Registry& r) {
           "Martens 2010, Deep learning via Hessian-free optimization"},
          [](const Args& a) {
            const double sparsity = a.number("sparsity"), std = a.number("std");
-           TORCH_CHECK(sparsity >= 0 && sparsity < 1,
-                       "torchinit::sparse: sparsity must be in [0, 1), got ", sparsity);
-           TORCH_CHECK(std::isfinite(std) && std > 0, "torchinit::sparse: std must be > 0, got ",
-                       std);
+           a.check(sparsity >= 0 && sparsity < 1, "sparsity", "sparsity must be in [0, 1), got ",
+                   sparsity, "; it is the fraction of zeros per column");
+           a.check(std::isfinite(std) && std > 0, "std", "std must be > 0 and finite, got ", std);
            return std::make_shared<Sparse>(sparsity, std);
          }});
 }

@@ -69,8 +69,22 @@ void register_trunc_normal(Registry& r) {
          {"Normal truncated to [a, b], exact in every dtype.",
           "N(mean, std^2) conditioned on a <= w <= b", "torch.nn.init.trunc_normal_"},
          [](const Args& args) {
-           return make_trunc_normal(args.number("mean"), args.number("std"), args.number("a"),
-                                    args.number("b"));
+           const double mean = args.number("mean"), std = args.number("std");
+           const double a = args.number("a"), b = args.number("b");
+           args.check(std::isfinite(mean), "mean", "needs a finite mean, got mean=", mean);
+           args.check(std::isfinite(std) && std > 0, "std",
+                      "needs a finite std > 0, got std=", std);
+           args.check(a < b, args.given("b") ? "b" : "a", "needs a < b, got a=", a, ", b=", b,
+                      "; swap them");
+           // The argument that moved [a, b] away from the mean: the first one given.
+           const char* far = args.given("mean")  ? "mean"
+                             : args.given("std") ? "std"
+                             : args.given("a")   ? "a"
+                                                 : "b";
+           args.check((a - mean) / std < 37 && (b - mean) / std > -37, far, "[a, b] = [", a, ", ",
+                      b, "] lies more than 37 std from the mean ", mean, " (std ", std,
+                      "); its probability underflows. Move the bounds or the mean");
+           return make_trunc_normal(mean, std, a, b);
          }});
 }
 

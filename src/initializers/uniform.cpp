@@ -39,9 +39,14 @@ void register_uniform(Registry& r) {
           "torch.nn.init.uniform_"},
          [](const Args& args) {
            const double a = args.number("a"), b = args.number("b");
-           TORCH_CHECK(std::isfinite(a) && std::isfinite(b) && a < b && std::isfinite(b - a),
-                       "torchinit::uniform: needs finite a < b with a finite b - a, got a=", a,
-                       ", b=", b, "; swap them or widen the interval");
+           args.check(std::isfinite(a), "a", "needs a finite a, got a=", a);
+           args.check(std::isfinite(b), "b", "needs a finite b, got b=", b);
+           // Both given: point at b, the bound read second.
+           const char* culprit = args.given("b") ? "b" : "a";
+           args.check(a < b, culprit, "needs a < b, got a=", a, ", b=", b,
+                      "; swap them or widen the interval");
+           args.check(std::isfinite(b - a), culprit, "needs a finite b - a, got a=", a, ", b=", b,
+                      "; narrow the interval");
            return std::make_shared<Uniform>(a, b);
          }});
 }

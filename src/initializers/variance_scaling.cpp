@@ -124,13 +124,13 @@ std::shared_ptr<Initializer> kaiming(Shape shape, const char* who, const Args& a
   const double a = args.number("a");
   const std::string mode = args.choice("mode");
   const std::string nonlinearity = args.choice("nonlinearity");
-  TORCH_CHECK(std::isfinite(a), "torchinit::", who, ": a must be finite, got ", a);
+  args.check(std::isfinite(a), "a", "a must be finite, got ", a);
   // As in PyTorch, `a` is the negative slope and only leaky_relu reads it.
   const double gain =
       nonlinearity == "leaky_relu" ? calculate_gain(nonlinearity, a) : calculate_gain(nonlinearity);
   // sqrt(2 / (1 + a^2)) underflows to 0 for |a| near 1e154: no variance left to scale.
-  TORCH_CHECK(gain > 0, "torchinit::", who, ": the gain of leaky_relu with a=", a,
-              " is 0 (a^2 overflows); use a slope with |a| < 1e150");
+  args.check(gain > 0, "a", "the gain of leaky_relu with a=", a,
+             " is 0 (a^2 overflows); use a slope with |a| < 1e150");
   return std::make_shared<VarianceScaling>(
       who, shape, [gain, mode](const Fans& f) { return gain / std::sqrt(double(fan_of(f, mode))); },
       gain);
@@ -143,8 +143,8 @@ std::shared_ptr<Initializer> lecun(Shape shape, const char* who) {
 
 std::shared_ptr<Initializer> variance_scaling(const Args& args) {
   const double scale = args.number("scale");
-  TORCH_CHECK(std::isfinite(scale) && scale > 0,
-              "torchinit::variance_scaling: scale must be a finite number > 0, got ", scale);
+  args.check(std::isfinite(scale) && scale > 0, "scale", "scale must be a finite number > 0, got ",
+             scale);
   const std::string mode = args.choice("mode"), dist = args.choice("distribution");
   const Shape shape = dist == "uniform"            ? Shape::Uniform
                       : dist == "truncated_normal" ? Shape::TruncatedNormal
@@ -164,11 +164,10 @@ std::shared_ptr<Initializer> variance_scaling(const Args& args) {
 // classifier with other rules.
 std::shared_ptr<Initializer> fixup(const Args& args) {
   const double layers = args.number("layers"), m = args.number("m");
-  TORCH_CHECK(layers >= 1 && layers == std::floor(layers) && std::isfinite(layers),
-              "torchinit::fixup: layers (residual branches) must be a positive integer, got ",
-              layers);
-  TORCH_CHECK(m >= 2 && m == std::floor(m) && std::isfinite(m),
-              "torchinit::fixup: m (layers per branch) must be an integer >= 2, got ", m);
+  args.check(layers >= 1 && layers == std::floor(layers) && std::isfinite(layers), "layers",
+             "layers (residual branches) must be a positive integer, got ", layers);
+  args.check(m >= 2 && m == std::floor(m) && std::isfinite(m), "m",
+             "m (layers per branch) must be an integer >= 2, got ", m);
   const double gain = args.gain("gain");
   const double scale = std::pow(layers, -1.0 / (2 * m - 2));
   return std::make_shared<VarianceScaling>(

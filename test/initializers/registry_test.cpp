@@ -124,6 +124,39 @@ TEST(UserInitializer, DuplicateNamesAndAliasesAreErrors) {
   EXPECT_FALSE(r.find("test_bad_default"));
 }
 
+// Names no spec could write are refused at add time (they used to register and then never match).
+TEST(UserInitializer, NamesAndArgumentsMustBeSpecIdentifiers) {
+  auto& r = Registry::global();
+  const std::vector<std::string> bad_names = {"bad name(!", "",    "9lives",
+                                              "a-b",        "inf", std::string("x\0y", 3)};
+  for (const std::string& name : bad_names) {
+    const std::string message = error_of([&] { r.add(scaled_entry(name, {})); });
+    EXPECT_TRUE(ContainsAll(message, {"torchinit::Registry::add"})) << message;
+    if (!name.empty()) {
+      EXPECT_TRUE(ContainsAll(message, {"not a spec identifier"})) << message;
+    }
+    EXPECT_EQ(message.find('\0'), std::string::npos);
+    EXPECT_FALSE(r.find(name));
+  }
+  EXPECT_TRUE(ContainsAll(error_of([&] { r.add(scaled_entry("test_ok_1", {"bad alias"})); }),
+                          {"alias of test_ok_1 'bad alias'", "not a spec identifier"}));
+  RegistryEntry bad_arg = scaled_entry("test_ok_2", {});
+  bad_arg.args[0].name = "sc ale";
+  EXPECT_TRUE(ContainsAll(error_of([&] { r.add(bad_arg); }),
+                          {"argument of test_ok_2 'sc ale'", "not a spec identifier"}));
+  RegistryEntry twice = scaled_entry("test_ok_3", {});
+  twice.args.push_back(twice.args[0]);
+  EXPECT_TRUE(ContainsAll(error_of([&] { r.add(twice); }), {"'scale' twice"}));
+  RegistryEntry wrong_type = scaled_entry("test_ok_4", {});
+  wrong_type.args[0].default_value = "relu";  // a Number argument
+  EXPECT_TRUE(ContainsAll(error_of([&] { r.add(wrong_type); }),
+                          {"default 'relu'", "'scale'", "expects a number"}));
+  RegistryEntry repeated_alias = scaled_entry("test_ok_5", {"test_ok_5a", "test_ok_5a"});
+  EXPECT_TRUE(ContainsAll(error_of([&] { r.add(repeated_alias); }), {"alias 'test_ok_5a'"}));
+  for (const char* name : {"test_ok_1", "test_ok_2", "test_ok_3", "test_ok_4", "test_ok_5"})
+    EXPECT_FALSE(r.find(name)) << name;
+}
+
 // ---- aliases ----
 
 TEST(Aliases, ResolveToTheSameBytes) {
