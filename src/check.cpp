@@ -264,6 +264,22 @@ std::string CheckResult::json() const {
 
 stats::Moments tensor_moments(const at::Tensor& tensor) { return moments_of(readable(tensor)); }
 
+void validate_check_options(const CheckOptions& o, std::string_view who) {
+  TORCH_CHECK(o.alpha() > 0 && o.alpha() < 1, who, ": alpha must be in (0, 1), got ", o.alpha(),
+              "; CheckOptions::alpha is the false-alarm probability of one check, e.g. 1e-6");
+  TORCH_CHECK(o.shape_sample() >= 1 && o.shape_sample() <= (int64_t(1) << 31), who,
+              ": shape_sample must be in [1, 2^31], got ", o.shape_sample(),
+              "; CheckOptions::shape_sample is how many elements the KS and Anderson-Darling "
+              "tests read, e.g. 131072");
+  TORCH_CHECK(std::isfinite(o.detectable_variance_error()) && o.detectable_variance_error() > 0,
+              who, ": detectable_variance_error must be a finite number > 0, got ",
+              o.detectable_variance_error(),
+              "; CheckOptions::detectable_variance_error is a relative error, e.g. 0.1 for 10%");
+  TORCH_CHECK(o.power() >= 0.5 && o.power() < 1, who, ": power must be in [0.5, 1), got ",
+              o.power(),
+              "; CheckOptions::power is the probability of detecting that error, e.g. 0.99");
+}
+
 CheckResult check(const at::Tensor& tensor, const Distribution& theory,
                   const CheckOptions& options) {
   TORCH_CHECK(tensor.defined() && tensor.numel() > 0,
@@ -271,8 +287,7 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
               tensor.defined() ? "a zero-element tensor" : "an undefined tensor");
   TORCH_CHECK(at::isFloatingType(tensor.scalar_type()),
               "torchinit::check: needs a floating tensor, got ", tensor.scalar_type());
-  TORCH_CHECK(options.alpha() > 0 && options.alpha() < 1,
-              "torchinit::check: alpha must be in (0, 1), got ", options.alpha());
+  validate_check_options(options);
   const at::Tensor c = readable(tensor);
   CheckResult r(theory, c.numel(), options.alpha());
   // One read for the moments; a nan or inf anywhere makes them non-finite.
@@ -308,6 +323,7 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
 }
 
 CheckResult check(const at::Tensor& tensor, std::string_view spec, const CheckOptions& options) {
+  validate_check_options(options);
   TORCH_CHECK(tensor.defined(), "torchinit::check: undefined tensor");
   return check(tensor, theory(spec, tensor.sizes()), options);
 }

@@ -45,6 +45,7 @@ std::string ModuleCheck::json() const {
 
 ModuleCheck check(const torch::nn::Module& module, std::string_view spec,
                   const CheckOptions& options) {
+  validate_check_options(options);  // before alpha is split: 2/k may look valid
   const auto params = module.named_parameters(/*recurse=*/true);
   TORCH_CHECK(params.size() > 0, "torchinit::check: the module has no parameters");
   const CheckOptions each = CheckOptions(options).alpha(options.alpha() / double(params.size()));

@@ -517,6 +517,7 @@ Report Plan::apply(torch::nn::Module& module, const ApplyOptions& options) const
 
 ModuleCheck check(const torch::nn::Module& module, const Report& report,
                   const CheckOptions& options) {
+  validate_check_options(options);  // before alpha is split: 2/k may look valid
   // Every (parameter or block) that the report says was initialized, with its theory.
   struct Item {
     std::string key;

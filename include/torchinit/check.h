@@ -40,6 +40,11 @@ struct CheckOptions {
   TORCH_ARG(double, power) = 0.99;
 };
 
+// c10::Error "<who>: <option> must be in <range>, got <value>; …" unless alpha is in (0, 1),
+// shape_sample in [1, 2^31], detectable_variance_error a finite number > 0 and power in
+// [0.5, 1). Every entry point that takes CheckOptions calls it before reading a tensor.
+void validate_check_options(const CheckOptions& options, std::string_view who = "torchinit::check");
+
 // One statistic of a check.
 struct Statistic {
   std::string name;       // "mean", "variance", "ks", "anderson_darling", "orthogonality", …

@@ -71,8 +71,7 @@ CheckResult check_sharded(Context& ctx, const at::Tensor& shard, at::IntArrayRef
   TORCH_CHECK(shard.numel() == slice.numel(full, who), who, ": the shard holds ", shard.numel(),
               " elements, slice ", slice.str(), " has ", slice.numel(full, who),
               "; pass the shard's own slice");
-  TORCH_CHECK(options.alpha() > 0 && options.alpha() < 1, who, ": alpha must be in (0, 1), got ",
-              options.alpha());
+  validate_check_options(options, who);
   const stats::Moments local = shard.numel() > 0 ? tensor_moments(shard) : stats::Moments{};
   const stats::Moments m = all_reduce_moments(ctx, local);
   TORCH_CHECK(m.n > 0, who, ": the full parameter has no elements");

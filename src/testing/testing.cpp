@@ -55,6 +55,7 @@ class FollowsTheoryMatcher : public ::testing::MatcherInterface<const at::Tensor
 
 ::testing::AssertionResult HasVarianceNear(const at::Tensor& tensor, double variance,
                                            const CheckOptions& options) {
+  validate_check_options(options, "torchinit::test::HasVarianceNear");
   const stats::Moments m = tensor_moments(tensor);
   if (m.n < 4)
     return ::testing::AssertionFailure()

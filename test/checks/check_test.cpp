@@ -16,6 +16,7 @@
 #include <c10/util/Exception.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/nn/modules/linear.h>
 
 #include <algorithm>
 #include <cmath>
@@ -524,6 +525,50 @@ TEST(CheckErrors, AlphaOutsideTheOpenUnitInterval) {
   // The ends just inside are fine.
   EXPECT_NO_THROW(check(t, "normal", CheckOptions().alpha(1e-300)));
   EXPECT_NO_THROW(check(t, "normal", CheckOptions().alpha(0.999)));
+}
+
+// Every option is validated with its name, range and the value given (shape_sample(-1) used to
+// throw std::length_error, power(1.5) a boost exception; detectable_variance_error(-0.1) passed).
+TEST(CheckErrors, EveryOptionOutOfRangeIsNamed) {
+  const at::Tensor t = make({64, 64}, "normal", 1);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  struct Case {
+    CheckOptions options;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {CheckOptions().shape_sample(-1), "shape_sample must be in [1, 2^31], got -1"},
+      {CheckOptions().shape_sample(0), "shape_sample must be in [1, 2^31], got 0"},
+      {CheckOptions().shape_sample(int64_t(1) << 40), "shape_sample must be in [1, 2^31]"},
+      {CheckOptions().power(1.5), "power must be in [0.5, 1), got 1.5"},
+      {CheckOptions().power(1), "power must be in [0.5, 1), got 1"},
+      {CheckOptions().power(0.2), "power must be in [0.5, 1), got 0.2"},
+      {CheckOptions().power(nan), "power must be in [0.5, 1), got nan"},
+      {CheckOptions().detectable_variance_error(-0.1),
+       "detectable_variance_error must be a finite number > 0, got -0.1"},
+      {CheckOptions().detectable_variance_error(0), "detectable_variance_error must be"},
+      {CheckOptions().detectable_variance_error(INFINITY), "detectable_variance_error must be"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.expected);
+    EXPECT_THAT(error_of([&] { check(t, "normal", c.options); }),
+                StartsWith("torchinit::check: " + c.expected));
+    EXPECT_THAT(error_of([&] { check(t, Distribution::normal(0, 1), c.options); }),
+                HasSubstr(c.expected));
+    EXPECT_THAT(error_of([&] { check(t, "zeros", c.options); }), HasSubstr("CheckOptions::"));
+  }
+  // The edges inside the ranges work.
+  EXPECT_NO_THROW(check(t, "normal", CheckOptions().shape_sample(1).power(0.5)));
+  EXPECT_NO_THROW(check(t, "normal", CheckOptions().detectable_variance_error(1e-9)));
+}
+
+// A module check splits alpha over its parameters: alpha = 2 must not pass as 2/k.
+TEST(CheckErrors, ModuleCheckValidatesTheOptionsBeforeSplittingAlpha) {
+  torch::nn::Linear linear(16, 8);
+  EXPECT_THAT(error_of([&] { check(*linear, "normal", CheckOptions().alpha(2)); }),
+              StartsWith("torchinit::check: alpha must be in (0, 1), got 2"));
+  EXPECT_THAT(error_of([&] { check(*linear, "normal", CheckOptions().power(2)); }),
+              StartsWith("torchinit::check: power must be in [0.5, 1)"));
 }
 
 TEST(CheckErrors, IntegerTensors) {

@@ -142,6 +142,30 @@ TEST(HasVarianceNear, SucceedsAtTheTrueVariance) {
   EXPECT_TRUE(HasVarianceNear(make({256, 256}, "normal(std=0.1)", 1, at::kBFloat16), 0.01));
 }
 
+// The helpers validate their CheckOptions like check() (HasVarianceNear read alpha unchecked).
+TEST(HasVarianceNear, InvalidOptionsAreErrors) {
+  const at::Tensor t = make({64, 64}, "normal(std=0.1)", 1);
+  for (const auto& options :
+       {torchinit::CheckOptions().alpha(2), torchinit::CheckOptions().power(1.5),
+        torchinit::CheckOptions().shape_sample(-1)}) {
+    std::string message;
+    try {
+      (void)HasVarianceNear(t, 0.01, options);
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    }
+    EXPECT_THAT(message, ::testing::StartsWith("torchinit::test::HasVarianceNear: "));
+    EXPECT_THAT(message, ::testing::HasSubstr("CheckOptions::"));
+    message.clear();
+    try {
+      (void)MatchesTheory(t, "normal(std=0.1)", options);
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    }
+    EXPECT_THAT(message, ::testing::HasSubstr("CheckOptions::"));
+  }
+}
+
 TEST(HasVarianceNear, FailureMessageHasVarianceIntervalNAndAlpha) {
   const at::Tensor t = make({256, 256}, "normal(std=0.1)", 4);  // variance 0.01
   const double s2 = torchinit::tensor_moments(t).sample_variance();
