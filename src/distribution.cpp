@@ -89,9 +89,12 @@ std::string format_number(double x) { return fmt::format("{:.6g}", x); }
 Distribution::Distribution(Kind kind, std::string family)
     : kind_(kind), family_(std::move(family)) {}
 
-void Distribution::set_moments(double mean, double mu2, double mu3, double mu4) {
+void Distribution::set_moments(double mean, double mu2, double mu3, double mu4, double sd) {
   mean_ = mean;
   mu2_ = std::max(mu2, 0.0);
+  // Below DBL_MIN the variance has lost precision or underflowed to 0 (normal(std=1e-200)):
+  // the standard deviation computed without squaring stays exact.
+  sd_ = mu2_ >= std::numeric_limits<double>::min() || std::isnan(sd) ? std::sqrt(mu2_) : sd;
   mu3_ = mu3;
   mu4_ = std::max(mu4, 0.0);
 }
@@ -111,7 +114,7 @@ Distribution Distribution::uniform(double a, double b) {
   Distribution d(Kind::Uniform, "uniform");
   d.params_ = {{"a", a}, {"b", b}};
   const double w = b - a;
-  d.set_moments((a + b) / 2, w * w / 12, 0, w * w * w * w / 80);
+  d.set_moments((a + b) / 2, w * w / 12, 0, w * w * w * w / 80, w / std::sqrt(12.0));
   return d;
 }
 
@@ -122,7 +125,7 @@ Distribution Distribution::normal(double mean, double std) {
   Distribution d(Kind::Normal, "normal");
   d.params_ = {{"mean", mean}, {"std", std}};
   const double v = std * std;
-  d.set_moments(mean, v, 0, 3 * v * v);
+  d.set_moments(mean, v, 0, 3 * v * v, std);
   return d;
 }
 
@@ -144,7 +147,8 @@ Distribution Distribution::truncated_normal(double mean, double std, double a, d
   const double za = alpha < -40 ? -INFINITY : alpha, zb = beta > 40 ? INFINITY : beta;
   const auto z = truncated_standard_moments(za, zb);  // mean, mu2, mu3, mu4 of Z
   const double s2 = std * std;
-  d.set_moments(mean + std * z[0], s2 * z[1], s2 * std * z[2], s2 * s2 * z[3]);
+  d.set_moments(mean + std * z[0], s2 * z[1], s2 * std * z[2], s2 * s2 * z[3],
+                std * std::sqrt(z[1]));
   return d;
 }
 
@@ -160,7 +164,7 @@ Distribution Distribution::orthogonal(int64_t rows, int64_t cols, double gain) {
   d.structure_.gain = gain;
   // Coordinate of a uniform unit vector in R^n: E[x^2] = 1/n, E[x^4] = 3/(n(n+2)).
   const double n = double(std::max(rows, cols)), g2 = gain * gain;
-  d.set_moments(0, g2 / n, 0, g2 * g2 * 3 / (n * (n + 2)));
+  d.set_moments(0, g2 / n, 0, g2 * g2 * 3 / (n * (n + 2)), gain / std::sqrt(n));
   return d;
 }
 
@@ -302,7 +306,7 @@ Distribution Distribution::delta_orthogonal(std::vector<int64_t> shape, double g
   return d;
 }
 
-double Distribution::std() const { return std::sqrt(mu2_); }
+double Distribution::std() const { return sd_; }
 
 bool Distribution::is_exact() const {
   if (kind_ == Kind::Constant) return true;

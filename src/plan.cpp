@@ -446,7 +446,8 @@ std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
     const ParamInfo& info = p.param.info;
     try {
       for (int64_t b = 0; b < info.layout.blocks; ++b)
-        validate_init(p.param.tensor, *p.init, info.layout.blocks > 1 ? info.block(b) : info);
+        validate_init(p.param.tensor, *p.init, info.layout.blocks > 1 ? info.block(b) : info,
+                      options.backend());
     } catch (const c10::Error& e) {
       TORCH_CHECK(false, "torchinit::Plan::apply: ", rule_text(plan.rules()[p.rule], p.rule),
                   " cannot apply to ", info.path, " ", info.shape_str(), ": ",

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,8 @@ class Distribution {
   Kind kind() const { return kind_; }
   double mean() const { return mean_; }
   double variance() const { return mu2_; }
+  // sqrt(variance()), computed without squaring where the variance underflows (a normal with
+  // std 1e-200 has std() 1e-200 and variance() 0).
   double std() const;
   double third_central_moment() const { return mu3_; }
   double fourth_central_moment() const { return mu4_; }
@@ -70,12 +73,14 @@ class Distribution {
 
  private:
   Distribution(Kind kind, std::string family);
-  void set_moments(double mean, double mu2, double mu3, double mu4);
+  // `sd`: the standard deviation computed directly, used where mu2 is below DBL_MIN.
+  void set_moments(double mean, double mu2, double mu3, double mu4,
+                   double sd = std::numeric_limits<double>::quiet_NaN());
 
   Kind kind_ = Kind::Constant;
   std::string family_;
   std::vector<std::pair<std::string, double>> params_;
-  double mean_ = 0, mu2_ = 0, mu3_ = 0, mu4_ = 0;
+  double mean_ = 0, mu2_ = 0, mu3_ = 0, mu4_ = 0, sd_ = 0;
   Structure structure_;
   std::vector<std::pair<double, Distribution>> components_;
 };

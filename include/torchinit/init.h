@@ -43,9 +43,17 @@ at::Tensor init_(const at::Tensor& tensor, const Initializer& initializer, const
                  const InitOptions& options = {});
 
 // Every check init_ makes before writing (dtype, device, dims, the initializer's own), without
-// writing; c10::Error on failure. Zero-element tensors pass.
+// writing; c10::Error on failure. Zero-element tensors pass. This overload checks for
+// Backend::Philox, which fills every supported dtype on every device.
 void validate_init(const at::Tensor& tensor, const Initializer& initializer,
                    const ParamInfo& param);
+// The same for `backend`. For Backend::Torch on a dtype or device other than CPU float32/float64
+// it also dry-runs the initializer's LibTorch kernels on a small tensor of that dtype and device
+// (LibTorch has no float16 CPU erfinv_ or log, for instance), restoring the default generators'
+// states afterwards so that the real fill draws the same values; concurrent users of those
+// generators should not run meanwhile (LibTorch's stream is shared state either way).
+void validate_init(const at::Tensor& tensor, const Initializer& initializer, const ParamInfo& param,
+                   Backend backend);
 
 // The distribution `spec` promises for a tensor of `shape` (PyTorch's fan convention).
 Distribution theory(std::string_view spec, at::IntArrayRef shape);
