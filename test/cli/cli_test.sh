@@ -149,15 +149,20 @@ if "$cli" --help | grep -q "^  dist-demo "; then  # built with TORCHINIT_BUILD_D
   reject 2 "--seed: .*got '-1'" -- dist-demo --seed -1
   reject 2 "--rows: expected an integer in \\[1, 2147483647\\]" -- dist-demo --rows 0
 fi
-# Files: a folder that cannot be created (std::filesystem_error used to abort), a plan nested
-# 300k deep (stack overflow), a plan with a byte order mark.
+# Files: a folder that cannot be created (std::filesystem_error used to abort), plans nested
+# 200k deep (stack overflow), a plan with a byte order mark.
 reject 2 "torchinit demo: cannot create the output folder '/dev/null/sub': Not a directory" -- \
   demo --out /dev/null/sub
 reject 2 "torchinit propagate: cannot write '$tmp/missing/plot.svg': '$tmp/missing' is not a folder" -- \
   propagate --model "mlp(in=8, hidden=[8], out=2)" --plan he --svg "$tmp/missing/plot.svg"
-head -c 300000 /dev/zero | tr '\0' '[' >"$tmp/deep.json"
+{ head -c 200000 /dev/zero | tr '\0' '['; head -c 200000 /dev/zero | tr '\0' ']'; } >"$tmp/deep.json"
 reject 2 "in '$tmp/deep.json': torchinit::Plan::parse: line 1, column 257: JSON nested deeper than 256" -- \
   check --model "mlp(in=8, hidden=[8], out=2)" --plan "$tmp/deep.json"
+{ for ((i = 0; i < 200000; i++)); do printf '{"rules": '; done
+  printf '[]'
+  head -c 200000 /dev/zero | tr '\0' '}'; } >"$tmp/deep-rules.json"
+reject 2 "in '$tmp/deep-rules.json': torchinit::Plan::parse: line 1, column 2561: JSON nested deeper" -- \
+  explain --model "mlp(in=8, hidden=[8], out=2)" --plan "$tmp/deep-rules.json"
 printf '\xEF\xBB\xBF:weight = kaiming_normal(nonlinearity=relu)\n:bias = zeros\n' >"$tmp/bom.txt"
 expect 0 "^PASS" -- check --model "mlp(in=32, hidden=[64], out=10)" --plan "$tmp/bom.txt" --seed 3
 printf '\xEF\xBB\xBF{"rules": [{"selector": ":weight", "spec": "kaiming_norml"}]}' >"$tmp/bom.json"
