@@ -109,12 +109,13 @@ void run_demo(const DemoArgs& a) {
   DepthSweepOptions o;
   o.depth = a.depth, o.width = a.width, o.batch = 256, o.seed = 1;
   check_sweep_fits("demo", o);
+  // The dataset is read before the minutes of work that come first, so a missing one fails now
+  // (and before the output folder is made).
+  const Dataset data = a.train ? load_fashion_mnist(a.work, a.data) : Dataset{};
   std::error_code ec;
   std::filesystem::create_directories(a.out, ec);
   TORCH_CHECK(!ec, "torchinit demo: cannot create the output folder '", a.out, "': ", ec.message(),
               "; pass --out DIR with a folder you can write");
-  // The dataset is read before the minutes of work that come first, so a missing one fails now.
-  const Dataset data = a.train ? load_fashion_mnist(a.work, a.data) : Dataset{};
 
   heading("1. Four architectures, their plans, every parameter checked against its theory");
   const ModelPlan models[] = {

@@ -18,23 +18,41 @@
 namespace torchinit {
 namespace fs = std::filesystem;
 
+namespace {
+
+// `text` in single quotes for sh, its own single quotes escaped.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
 Dataset load_fashion_mnist(const std::string& work_dir, const std::string& source) {
   const fs::path dir = fs::path(work_dir) / "fashion-mnist";
+  const char* const names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  TORCH_CHECK(!ec, "torchinit::load_fashion_mnist: cannot create the folder ", dir.string(), ": ",
-              ec.message(), "; pass a work folder you can write");
-  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
-    const fs::path out = dir / name;
-    if (fs::exists(out)) continue;
+  // Every file is there, decompressed or compressed, before anything is written.
+  for (const char* name : names) {
+    if (fs::exists(dir / name, ec)) continue;
     const fs::path gz = fs::path(source) / (std::string(name) + ".gz");
-    TORCH_CHECK(fs::exists(gz), "torchinit::load_fashion_mnist: expected ", gz.string(),
+    TORCH_CHECK(fs::exists(gz, ec), "torchinit::load_fashion_mnist: expected ", gz.string(),
                 " (missing). Install Debian's package: apt-get install dataset-fashion-mnist, or "
                 "put the four Fashion-MNIST IDX .gz files in ",
                 source);
-    const std::string cmd = "gzip -dc '" + gz.string() + "' > '" + out.string() + ".part' && mv '" +
-                            out.string() + ".part' '" + out.string() + "'";
+  }
+  fs::create_directories(dir, ec);
+  TORCH_CHECK(!ec, "torchinit::load_fashion_mnist: cannot create the folder ", dir.string(), ": ",
+              ec.message(), "; pass a work folder you can write");
+  for (const char* name : names) {
+    const fs::path out = dir / name;
+    if (fs::exists(out, ec)) continue;
+    const fs::path gz = fs::path(source) / (std::string(name) + ".gz");
+    const std::string part = shell_quoted(out.string() + ".part");
+    const std::string cmd = "gzip -dc " + shell_quoted(gz.string()) + " > " + part + " && mv " +
+                            part + " " + shell_quoted(out.string());
     TORCH_CHECK(std::system(cmd.c_str()) == 0, "torchinit::load_fashion_mnist: could not ",
                 "decompress ", gz.string(), " into ", dir.string(), " (needs gzip)");
   }

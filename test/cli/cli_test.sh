@@ -153,6 +153,12 @@ fi
 # 200k deep (stack overflow), a plan with a byte order mark.
 reject 2 "torchinit demo: cannot create the output folder '/dev/null/sub': Not a directory" -- \
   demo --out /dev/null/sub
+reject 2 "torchinit::load_fashion_mnist: expected /nonexistent/train-images-idx3-ubyte.gz \\(missing\\)" -- \
+  demo --train --data /nonexistent --work "$tmp/work" --out "$tmp/demo"
+if [[ -e "$tmp/demo" || -e "$tmp/work" ]]; then
+  echo "FAIL: demo without its dataset created its --out or --work folder"
+  failures=$((failures + 1))
+fi
 reject 2 "torchinit propagate: cannot write '$tmp/missing/plot.svg': '$tmp/missing' is not a folder" -- \
   propagate --model "mlp(in=8, hidden=[8], out=2)" --plan he --svg "$tmp/missing/plot.svg"
 { head -c 200000 /dev/zero | tr '\0' '['; head -c 200000 /dev/zero | tr '\0' ']'; } >"$tmp/deep.json"

@@ -7,7 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <string>
 
 #include "signal/depth_sweep.h"
 #include "signal/training.h"
@@ -117,10 +121,44 @@ TEST(ExperimentArguments, TrainMlpRejectsBadOptionsAndData) {
 }
 
 TEST(ExperimentArguments, LoadFashionMnistCannotCreateItsFolder) {
-  // Used to escape as std::filesystem::filesystem_error.
-  EXPECT_TRUE(ContainsAll(error_of([] { load_fashion_mnist("/dev/null/work"); }),
+  // Four (empty) .gz files make the source complete; the work folder cannot be created. This
+  // used to escape as std::filesystem::filesystem_error.
+  const std::string source = ::testing::TempDir() + "/torchinit_fashion_source";
+  std::filesystem::create_directories(source);
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    std::ofstream(source + "/" + name + ".gz");
+  EXPECT_TRUE(ContainsAll(error_of([&] { load_fashion_mnist("/dev/null/work", source); }),
                           {"torchinit::load_fashion_mnist: cannot create the folder",
                            "/dev/null/work/fashion-mnist", "pass a work folder you can write"}));
+  std::filesystem::remove_all(source);
+}
+
+TEST(ExperimentArguments, LoadFashionMnistChecksItsSourceBeforeWriting) {
+  const std::string work = ::testing::TempDir() + "/torchinit_fashion_work";
+  std::filesystem::remove_all(work);
+  EXPECT_TRUE(ContainsAll(error_of([&] { load_fashion_mnist(work, "/nonexistent/fashion"); }),
+                          {"expected /nonexistent/fashion/train-images-idx3-ubyte.gz (missing)"}));
+  EXPECT_FALSE(std::filesystem::exists(work));  // nothing created
+}
+
+TEST(ExperimentArguments, LoadFashionMnistQuotesPathsForTheShell) {
+  // A quote in a path used to end the shell's quoting: gzip then read another file.
+  const std::string source = ::testing::TempDir() + "/torchinit_it's_source";
+  const std::string work = ::testing::TempDir() + "/torchinit_it's_work";
+  std::filesystem::create_directories(source);
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    ASSERT_EQ(std::system(("printf 'not idx' | gzip > \"" + source + "/" + name + ".gz\"").c_str()),
+              0);
+  // The files decompress (then fail as IDX data: they are not Fashion-MNIST).
+  (void)error_of([&] { load_fashion_mnist(work, source); });
+  std::ifstream decompressed(work + "/fashion-mnist/train-images-idx3-ubyte");
+  std::string text;
+  std::getline(decompressed, text);
+  EXPECT_EQ(text, "not idx");
+  std::filesystem::remove_all(source);
+  std::filesystem::remove_all(work);
 }
 
 TEST(ExperimentArguments, PropagateChecksItsOptionsBeforeRunning) {
