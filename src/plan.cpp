@@ -17,7 +17,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "torchinit/module_layout.h"
 #include "torchinit/registry.h"
@@ -130,6 +129,8 @@ std::pair<size_t, size_t> line_column(std::string_view text, size_t offset) {
   return {line, column};
 }
 
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
 // Offset of the first byte that does not belong to a well-formed UTF-8 sequence (no overlong
 // forms, no surrogates, at most U+10FFFF), or npos.
 size_t invalid_utf8(std::string_view s) {
@@ -190,6 +191,37 @@ std::string location(std::string_view text, size_t offset) {
   return fmt::format("line {}, column {}: ", line, column);
 }
 
+// Deepest nesting of arrays and objects a JSON plan may have. nlohmann's parser is iterative,
+// but copying and printing a json value recurse once per level: `[[[[…]]]]` 200k deep overflows
+// the stack. A plan needs 3 levels ({"rules": [{"selector": …, "spec": …}]}); 256 leaves room
+// for metadata next to "rules" and keeps any recursion a few kilobytes deep.
+constexpr int kMaxJsonDepth = 256;
+
+// c10::Error at the bracket that opens level kMaxJsonDepth + 1, before nlohmann sees the text.
+// Brackets inside strings do not count; malformed JSON is left to nlohmann's error.
+void check_json_depth(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      TORCH_CHECK(++depth <= kMaxJsonDepth, "torchinit::Plan::parse: ", location(text, i),
+                  "JSON nested deeper than ", kMaxJsonDepth,
+                  " levels (arrays and objects); a plan needs 3: {\"rules\": [{\"selector\": "
+                  "…, \"spec\": …}]}; remove the extra nesting");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
 // A key seen while parsing: nlohmann's depth (1 for keys of the top-level object) and which
 // occurrence of that key text it is, counted over the whole document (for find_json_key).
 struct JsonKey {
@@ -222,6 +254,7 @@ nlohmann::json parse_json_strict(std::string_view text, std::vector<JsonKey>* ke
     }
     return true;
   };
+  check_json_depth(text);
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text, callback);
@@ -309,6 +342,9 @@ Plan& Plan::rule(std::string selector, std::string_view spec) {
 
 Plan Plan::parse(std::string_view text) {
   Plan plan;
+  // A UTF-8 byte order mark (some Windows editors write one) is not part of the plan; lines and
+  // columns count from after it, as an editor shows them.
+  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
   if (const size_t bad = invalid_utf8(text); bad != std::string_view::npos) {
     const auto [line, column] = line_column(text, bad);
     TORCH_CHECK(false, "torchinit::Plan::parse: line ", line, ", column ", column,
@@ -559,6 +595,9 @@ ModuleCheck check(const torch::nn::AnyModule& module, const Report& report,
   return check(*module.ptr(), report, options);
 }
 
+// Largest plan file load_plan reads (a plan of 100k rules is about 4 MiB).
+constexpr size_t kMaxPlanBytes = size_t{64} << 20;
+
 Plan load_plan(const std::string& text, int64_t layers) {
   const auto names = Plan::presets();
   if (std::find(names.begin(), names.end(), text) != names.end()) return Plan::preset(text, layers);
@@ -571,12 +610,18 @@ Plan load_plan(const std::string& text, int64_t layers) {
     const int open_errno = errno;
     TORCH_CHECK(file.is_open(), "torchinit::load_plan: cannot open '", text,
                 "': ", std::strerror(open_errno), "; check the path and its permissions");
-    std::stringstream contents;
-    contents << file.rdbuf();
+    // Read at most kMaxPlanBytes + 1 bytes: /dev/zero or an endless pipe must not fill memory.
+    std::string contents;
+    char chunk[1 << 16];
+    while (contents.size() <= kMaxPlanBytes && file.read(chunk, sizeof chunk).gcount() > 0)
+      contents.append(chunk, static_cast<size_t>(file.gcount()));
     TORCH_CHECK(!file.bad(), "torchinit::load_plan: cannot read '", text,
                 "': ", std::strerror(errno), "; check the file");
+    TORCH_CHECK(contents.size() <= kMaxPlanBytes, "torchinit::load_plan: '", text,
+                "' is larger than ", kMaxPlanBytes >> 20,
+                " MiB; a plan is a list of rules (a few kilobytes), pass the plan file");
     try {
-      return Plan::parse(contents.str());
+      return Plan::parse(contents);
     } catch (const c10::Error& e) {
       TORCH_CHECK(false, "torchinit::load_plan: in '", text, "': ", e.what_without_backtrace());
     }

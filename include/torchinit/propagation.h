@@ -126,7 +126,9 @@ class Propagation {
 
 // Measures `module` on an N(0, 1) batch of `input_shape` and compares with the theory of
 // `report` (from Plan::apply on this module). The module's train/eval mode is used as it is;
-// its parameters and their .grad are not changed.
+// its parameters and their .grad are not changed. c10::Error before any work for an input shape
+// that is empty, has a size < 1 or more than 2^63 - 1 elements, an alpha outside (0, 1) or a
+// growth tolerance that is not a finite number > 0.
 Propagation propagate(torch::nn::Module& module, const Report& report,
                       std::vector<int64_t> input_shape, const PropagationOptions& options = {});
 Propagation propagate(const torch::nn::AnyModule& module, const Report& report,

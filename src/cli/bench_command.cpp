@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "torchinit/init.h"
 #include "torchinit/spec.h"
 
@@ -27,6 +28,9 @@ struct BenchArgs {
   int repeat = 5;
   bool json = false;
 };
+
+// Most timed runs per spec and backend: a median of 1000 is as good as it gets.
+constexpr int kMaxRepeat = 1000;
 
 // The specs timed when none are given: one per fill kernel family.
 const std::vector<std::string>& default_specs() {
@@ -51,15 +55,11 @@ double median_ms(at::Tensor& t, const std::string& spec, const InitOptions& opti
 }
 
 void run_bench(const BenchArgs& a) {
-  TORCH_CHECK(a.repeat >= 1, "torchinit bench: --repeat ", a.repeat, " must be at least 1");
-  TORCH_CHECK(a.threads >= 0, "torchinit bench: --threads ", a.threads,
-              " must be 0 (LibTorch's default) or positive");
-  TORCH_CHECK(!a.shape.empty() &&
-                  std::all_of(a.shape.begin(), a.shape.end(), [](int64_t s) { return s > 0; }),
-              "torchinit bench: --shape needs positive sizes, e.g. --shape 4096,4096");
-  if (a.threads > 0) at::set_num_threads(a.threads);
+  // --repeat, --threads and --shape were checked while parsing.
   const std::vector<std::string>& specs = a.specs.empty() ? default_specs() : a.specs;
   for (const std::string& spec : specs) (void)theory(spec, a.shape);  // bad specs fail up front
+  check_tensor_fits("bench", "--shape", a.shape, a.dtype);
+  if (a.threads > 0) at::set_num_threads(a.threads);
 
   at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(parse_dtype(a.dtype, "bench")));
   const double megabytes = double(t.numel()) * double(t.element_size()) / 1e6;
@@ -105,14 +105,18 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("specs", args->specs,
                   "Initializer specs (default: uniform, kaiming_uniform, normal, xavier_normal, "
                   "trunc_normal(std=0.02), orthogonal)");
-  cmd->add_option("--shape", args->shape, "Tensor shape, comma-separated")
-      ->delimiter(',')
-      ->capture_default_str();
+  add_shape_option(*cmd, "--shape", args->shape, "Tensor shape, comma-separated")
+      ->default_str("4096,4096");
   cmd->add_option("--dtype", args->dtype, "float32, float64, float16 or bfloat16")
       ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Intra-op threads (0: LibTorch's default)")
+  cmd->add_option("--threads", args->threads,
+                  fmt::format("Intra-op threads: 0 (LibTorch's default) up to 4 x this machine's "
+                              "{} hardware threads",
+                              max_threads() / 4))
+      ->transform(integer_in(0, max_threads()))
       ->capture_default_str();
   cmd->add_option("--repeat", args->repeat, "Timed runs per spec and backend")
+      ->transform(integer_in(1, kMaxRepeat))
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   cmd->callback([args] { run_bench(*args); });

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "torchinit/check.h"
 #include "torchinit/init.h"
 #include "torchinit/nn/make.h"
@@ -49,6 +50,7 @@ void run_check(const CheckArgs& a) {
   if (!a.model.empty()) return run_check_model(a);
   TORCH_CHECK(!a.spec.empty() && !a.shape.empty(), "torchinit check: give SPEC and --shape, ",
               "or --model and --plan");
+  check_tensor_fits("check", "--shape", a.shape, a.dtype);
   at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(parse_dtype(a.dtype, "check")));
   init_(t, a.spec, InitOptions().seed(a.seed).key(a.key));
   const CheckResult r = check(t, a.spec, CheckOptions().alpha(a.alpha));
@@ -74,15 +76,19 @@ void add_check_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("check", "Initialize a tensor and check it against the spec's theory");
   cmd->add_option("spec", args->spec, "Initializer spec");
-  cmd->add_option("--shape", args->shape, "Tensor shape, comma-separated: 512,256")->delimiter(',');
+  add_shape_option(*cmd, "--shape", args->shape, "Tensor shape, comma-separated: 512,256");
   cmd->add_option("--model", args->model, "Model spec, e.g. \"resnet(depth=18, classes=10)\"");
   cmd->add_option("--plan", args->plan, "Preset name, rules file, or rules \"sel = spec; …\"");
-  cmd->add_option("--layers", args->layers, "Transformer layers for the gpt2 preset");
-  cmd->add_option("--seed", args->seed, "Stream seed")->capture_default_str();
+  cmd->add_option("--layers", args->layers, "Transformer layers for the gpt2 preset")
+      ->transform(integer_in(1, kMaxLayers));
+  cmd->add_option("--seed", args->seed, "Stream seed")
+      ->transform(seed_value())
+      ->capture_default_str();
   cmd->add_option("--key", args->key, "Stream key (parameter path)");
   cmd->add_option("--dtype", args->dtype, "float32, float64, float16 or bfloat16")
       ->capture_default_str();
   cmd->add_option("--alpha", args->alpha, "False-alarm probability of the check")
+      ->check(number_in(0, 1))
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print JSON instead of text");
   cmd->callback([args] { run_check(*args); });

@@ -8,10 +8,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "signal/depth_sweep.h"
 #include "signal/svg_plot.h"
 #include "signal/training.h"
@@ -41,17 +41,10 @@ struct ModelPlan {
 
 void heading(const std::string& text) { fmt::print("\n== {} ==\n\n", text); }
 
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path);
-  TORCH_CHECK(out.good(), "torchinit demo: cannot write '", path.string(), "'; pass --out DIR");
-  out << text;
-}
-
 // Fashion-MNIST: deep ReLU MLPs under xavier vs kaiming (He et al. 2015, Figs. 2-3), plus a
 // shallow one where both train.
-void train_comparison(const DemoArgs& a, nlohmann::json& report) {
+void train_comparison(const DemoArgs& a, const Dataset& data, nlohmann::json& report) {
   heading("5. Training on Fashion-MNIST: xavier vs kaiming, SGD, fixed budget");
-  const Dataset data = load_fashion_mnist(a.work, a.data);
   fmt::print("{} training / {} test images from {} (decompressed into {}/fashion-mnist)\n",
              data.train_x.size(0), data.test_x.size(0), a.data, a.work);
   const std::vector<std::pair<std::string, std::string>> inits = {
@@ -103,7 +96,8 @@ void train_comparison(const DemoArgs& a, nlohmann::json& report) {
   }
   fmt::print("{}", table);
   const std::filesystem::path svg = std::filesystem::path(a.out) / "training.svg";
-  write_file(svg, svg::figure("Fashion-MNIST: training loss, xavier vs kaiming (SGD, batch 128, "
+  write_text_file("demo", svg,
+                  svg::figure("Fashion-MNIST: training loss, xavier vs kaiming (SGD, batch 128, "
                               "lr 0.01, momentum 0.9)",
                               panels));
   fmt::print("loss curves: {}\n", std::filesystem::absolute(svg).string());
@@ -112,7 +106,16 @@ void train_comparison(const DemoArgs& a, nlohmann::json& report) {
 void run_demo(const DemoArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json report;
-  std::filesystem::create_directories(a.out);
+  DepthSweepOptions o;
+  o.depth = a.depth, o.width = a.width, o.batch = 256, o.seed = 1;
+  check_sweep_fits("demo", o);
+  // The dataset is read before the minutes of work that come first, so a missing one fails now
+  // (and before the output folder is made).
+  const Dataset data = a.train ? load_fashion_mnist(a.work, a.data) : Dataset{};
+  std::error_code ec;
+  std::filesystem::create_directories(a.out, ec);
+  TORCH_CHECK(!ec, "torchinit demo: cannot create the output folder '", a.out, "': ", ec.message(),
+              "; pass --out DIR with a folder you can write");
 
   heading("1. Four architectures, their plans, every parameter checked against its theory");
   const ModelPlan models[] = {
@@ -159,8 +162,6 @@ void run_demo(const DemoArgs& a) {
 
   heading(fmt::format("4. Depth sweep: {}-layer MLPs, width {}, measured vs mean-field theory",
                       a.depth, a.width));
-  DepthSweepOptions o;
-  o.depth = a.depth, o.width = a.width, o.batch = 256, o.seed = 1;
   const auto sweep_start = std::chrono::steady_clock::now();
   const DepthSweep sweep = depth_sweep(o, [&](int done, int total) {
     const double elapsed =
@@ -172,15 +173,15 @@ void run_demo(const DemoArgs& a) {
   fmt::print("{}", sweep.table());
   report["depth_sweep"] = nlohmann::json::parse(sweep.json());
 
-  if (a.train) train_comparison(a, report);
+  if (a.train) train_comparison(a, data, report);
 
   const std::filesystem::path svg = std::filesystem::path(a.out) / "depth_sweep.svg";
   const std::filesystem::path json = std::filesystem::path(a.out) / "report.json";
-  write_file(svg, sweep.svg());
+  write_text_file("demo", svg, sweep.svg());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report["seconds"] = seconds;
-  write_file(json, report.dump(2));
+  write_text_file("demo", json, report.dump(2));
   heading("Files");
   fmt::print("plot:   {}\nreport: {}\n({:.1f} s)\n", std::filesystem::absolute(svg).string(),
              std::filesystem::absolute(json).string(), seconds);
@@ -196,11 +197,12 @@ void add_demo_command(CLI::App& app) {
       "The main job: models, plans, checks against theory, signal propagation, LSUV and the "
       "depth sweep; writes an SVG plot and a JSON report");
   cmd->add_option("--out", args->out, "Output folder")->capture_default_str();
-  cmd->add_option("--depth", args->depth, "Depth of the sweep's MLPs")->capture_default_str();
-  cmd->add_option("--width", args->width, "Width of the sweep's MLPs")->capture_default_str();
+  add_sweep_size_options(*cmd, args->depth, args->width);
   cmd->add_flag("--train", args->train,
                 "Add the Fashion-MNIST training comparison (about a minute)");
-  cmd->add_option("--steps", args->steps, "SGD steps per training run")->capture_default_str();
+  cmd->add_option("--steps", args->steps, "SGD steps per training run")
+      ->transform(integer_in(1, kMaxTrainSteps))
+      ->capture_default_str();
   cmd->add_option("--data", args->data, "Folder with the Fashion-MNIST IDX .gz files")
       ->capture_default_str();
   cmd->add_option("--work", args->work, "Folder to decompress them into")->capture_default_str();

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "torchinit/distributed.h"
 #include "torchinit/module_layout.h"
 #include "torchinit/nn/make.h"
@@ -21,6 +22,9 @@
 
 namespace torchinit::cli {
 namespace {
+
+// Largest --rows and --cols: each fits int32, their product int64.
+constexpr int64_t kMaxLinearSize = (int64_t{1} << 31) - 1;
 
 struct DemoArgs {
   int world = 4;
@@ -135,10 +139,13 @@ int run_rank(int rank, const DemoArgs& a, const std::string& store,
 }
 
 void run(const DemoArgs& a) {
-  TORCH_CHECK(a.world >= 1 && a.world <= 64,
-              "torchinit dist-demo: --world-size must be in [1, 64], got ", a.world);
+  // The ranges of each option were checked while parsing.
   TORCH_CHECK(a.rows >= a.world && a.cols >= a.world,
               "torchinit dist-demo: --rows and --cols must be >= --world-size");
+  // Rank 0 holds the full Linear weight twice (reference and gather) besides its shards, and
+  // the ranks together hold it once more.
+  check_fits_in_memory("dist-demo", fmt::format("--rows {} --cols {}", a.rows, a.cols),
+                       4.0 * 4.0 * double(a.rows) * double(a.cols));
   // Shapes come from a model built once here; the ranks inherit them through fork.
   Group convs{"resnet50 convs (out channel)", {}};
   {
@@ -181,12 +188,20 @@ void add_dist_demo_command(CLI::App& app) {
       "Fork N local ranks (Gloo on 127.0.0.1), init sharded ResNet-50 convs and a large Linear, "
       "check global statistics and compare the gathered weights bitwise with init_");
   cmd->add_option("--world-size,-n", args->world, "number of ranks (processes)")
+      ->transform(integer_in(1, 64))
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "stream seed")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "stream seed")
+      ->transform(seed_value())
+      ->capture_default_str();
   cmd->add_option("--timeout", args->timeout_s, "seconds before a collective gives up")
+      ->transform(integer_in(1, 86'400))
       ->capture_default_str();
-  cmd->add_option("--rows", args->rows, "rows of the Linear weight")->capture_default_str();
-  cmd->add_option("--cols", args->cols, "columns of the Linear weight")->capture_default_str();
+  cmd->add_option("--rows", args->rows, "rows of the Linear weight")
+      ->transform(integer_in(1, kMaxLinearSize))
+      ->capture_default_str();
+  cmd->add_option("--cols", args->cols, "columns of the Linear weight")
+      ->transform(integer_in(1, kMaxLinearSize))
+      ->capture_default_str();
   cmd->callback([args] { run(*args); });
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "torchinit/nn/make.h"
 #include "torchinit/plan.h"
 #include "torchinit/registry.h"
@@ -70,11 +71,11 @@ void add_explain_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("explain", "Show the fans, gain and distribution a spec gives a shape");
   cmd->add_option("spec", args->spec, "Initializer spec, e.g. \"kaiming_normal(mode=fan_out)\"");
-  cmd->add_option("--shape", args->shape, "Tensor shape, comma-separated: 64,32,3,3")
-      ->delimiter(',');
+  add_shape_option(*cmd, "--shape", args->shape, "Tensor shape, comma-separated: 64,32,3,3");
   cmd->add_option("--model", args->model, "Model spec, e.g. \"resnet(depth=18, classes=10)\"");
   cmd->add_option("--plan", args->plan, "Preset name, rules file, or rules \"sel = spec; …\"");
-  cmd->add_option("--layers", args->layers, "Transformer layers for the gpt2 preset");
+  cmd->add_option("--layers", args->layers, "Transformer layers for the gpt2 preset")
+      ->transform(integer_in(1, kMaxLayers));
   cmd->add_flag("--json", args->json, "Print JSON instead of text");
   cmd->callback([args] { run_explain(*args); });
 }

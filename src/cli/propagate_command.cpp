@@ -8,9 +8,9 @@
 #include <torch/nn/modules/container/any.h>
 
 #include <cmath>
-#include <fstream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "signal/depth_sweep.h"
 #include "signal/svg_plot.h"
 #include "torchinit/nn/conv_net.h"
@@ -34,12 +34,6 @@ struct PropagateArgs {
   std::string svg;
   bool json = false;
 };
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  TORCH_CHECK(out.good(), "torchinit propagate: cannot write '", path, "'");
-  out << text;
-}
 
 // A batch shape for the models nn::make builds: MLP [batch, in], convnets [batch, C, 32, 32].
 std::vector<int64_t> default_input_shape(torch::nn::Module& m, int64_t batch) {
@@ -80,13 +74,15 @@ std::string model_svg(const Propagation& p, const std::string& title) {
 void run_sweep(const PropagateArgs& a) {
   DepthSweepOptions o;
   o.depth = a.depth, o.width = a.width, o.batch = a.batch > 0 ? a.batch : 256, o.seed = a.seed;
+  check_sweep_fits("propagate", o);
+  if (!a.svg.empty()) check_parent_folder("propagate", a.svg);
   const DepthSweep sweep = depth_sweep(o, [](int done, int total) {
     fmt::print(stderr, "\rdepth sweep: {}/{} networks", done, total);
     if (done == total) fmt::print(stderr, "\n");
   });
   fmt::print("{}\n", a.json ? sweep.json() : sweep.table());
   if (!a.svg.empty()) {
-    write_file(a.svg, sweep.svg());
+    write_text_file("propagate", a.svg, sweep.svg());
     fmt::print(stderr, "wrote {}\n", a.svg);
   }
 }
@@ -96,17 +92,19 @@ void run_propagate(const PropagateArgs& a) {
   TORCH_CHECK(!a.model.empty() && !a.plan.empty(),
               "torchinit propagate: give --model and --plan (e.g. --model \"mlp(in=256, "
               "hidden=[256, 256, 256], out=10)\" --plan he), or --sweep");
+  if (!a.svg.empty()) check_parent_folder("propagate", a.svg);
   const auto net = nn::make(a.model);
   torch::nn::Module& m = *net.ptr();
   const std::vector<int64_t> shape =
       a.input_shape.empty() ? default_input_shape(m, a.batch) : a.input_shape;
+  check_tensor_fits("propagate", "--input-shape", shape, "float32");
   const Report rep = load_plan(a.plan).apply(m, ApplyOptions().seed(a.seed));
   const Propagation p =
       propagate(m, rep, shape,
                 PropagationOptions().seed(a.seed).alpha(a.alpha).growth_tolerance(a.tolerance));
   fmt::print("{}\n", a.json ? p.json() : p.table());
   if (!a.svg.empty()) {
-    write_file(a.svg, model_svg(p, a.model + " with plan " + a.plan));
+    write_text_file("propagate", a.svg, model_svg(p, a.model + " with plan " + a.plan));
     fmt::print(stderr, "wrote {}\n", a.svg);
   }
   if (p.verdict() != "stable") throw CLI::RuntimeError(1);
@@ -122,26 +120,30 @@ void add_propagate_command(CLI::App& app) {
       "exit 1 unless stable");
   cmd->add_option("--model", args->model, "Model spec, e.g. \"mlp(in=256, hidden=[256, 256])\"");
   cmd->add_option("--plan", args->plan, "Preset name, rules file, or rules \"sel = spec; …\"");
-  cmd->add_option("--input-shape", args->input_shape,
-                  "Batch shape, e.g. 256,784 (default from "
-                  "the model)")
-      ->delimiter(',');
-  cmd->add_option("--batch", args->batch, "Batch size (with the default input shape)");
+  CLI::Option* input_shape = add_shape_option(*cmd, "--input-shape", args->input_shape,
+                                              "Batch shape, e.g. 256,784 (default from the model)");
+  cmd->add_option("--batch", args->batch,
+                  "Batch size (default input shape: 256 for an mlp and the sweep, 16 for a "
+                  "convnet, 8 for a resnet)")
+      ->transform(integer_in(1, kMaxBatch))
+      ->excludes(input_shape);
   cmd->add_option("--seed", args->seed, "Seed of the plan, the batch and the output gradient")
+      ->transform(seed_value())
       ->capture_default_str();
   cmd->add_option("--alpha", args->alpha,
                   "Family-wise false-alarm probability of the per-layer "
                   "comparisons")
+      ->check(number_in(0, 1))
       ->capture_default_str();
   cmd->add_option("--tolerance", args->tolerance,
                   "Per-layer growth within [1/(1+t), 1+t] is "
                   "stable")
+      ->check(number_in(0, HUGE_VAL))
       ->capture_default_str();
   cmd->add_flag("--sweep", args->sweep,
                 "Run the depth sweep: ReLU and tanh MLPs under N(0,1), "
                 "standard, xavier, kaiming, orthogonal");
-  cmd->add_option("--depth", args->depth, "Depth of the sweep's MLPs")->capture_default_str();
-  cmd->add_option("--width", args->width, "Width of the sweep's MLPs")->capture_default_str();
+  add_sweep_size_options(*cmd, args->depth, args->width);
   cmd->add_option("--svg,--depth-plot", args->svg, "Write an SVG plot of std vs layer");
   cmd->add_flag("--json", args->json, "Print JSON instead of text");
   cmd->callback([args] { run_propagate(*args); });

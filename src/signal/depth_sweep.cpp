@@ -1,5 +1,6 @@
 #include "signal/depth_sweep.h"
 
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "torchinit/nn/mlp.h"
 #include "torchinit/plan.h"
 #include "torchinit/propagation.h"
+#include "torchinit/registry.h"
 
 namespace torchinit {
 
@@ -21,7 +23,28 @@ std::vector<std::pair<std::string, std::string>> sweep_inits(const std::string& 
           {"orthogonal", "orthogonal(gain=" + activation + ")"}};
 }
 
+double depth_sweep_bytes(const DepthSweepOptions& o) {
+  const double layers = double(o.depth) + 1, width = double(o.width);
+  // Per layer: the weight and bias; the pre-activation and activation kept for backward, and
+  // their gradients.
+  return 4 * layers * (width * (width + 1) + 4 * double(o.batch) * width);
+}
+
 DepthSweep depth_sweep(const DepthSweepOptions& o, const std::function<void(int, int)>& progress) {
+  const auto check_size = [](const char* name, int64_t value, int64_t max) {
+    TORCH_CHECK(value >= 1 && value <= max, "torchinit::depth_sweep: expected ", name, " in [1, ",
+                max, "], got ", value, "; the sweep builds MLPs of depth hidden layers of width ",
+                "units and measures them on batch rows");
+  };
+  check_size("depth", o.depth, kMaxSweepDepth);
+  check_size("width", o.width, kMaxSweepWidth);
+  check_size("batch", o.batch, kMaxSweepBatch);
+  TORCH_CHECK(!o.activations.empty(),
+              "torchinit::depth_sweep: no activations; give at least one, e.g. {\"relu\"}");
+  for (const std::string& act : o.activations) {  // a bad activation fails before any work
+    nn::MLP(nn::MLPOptions(1, {1}, 1).activation(act));
+    for (const auto& init : sweep_inits(act)) (void)Registry::global().make(init.second);
+  }
   DepthSweep sweep;
   sweep.depth = o.depth, sweep.width = o.width, sweep.batch = o.batch, sweep.seed = o.seed;
   const int total = static_cast<int>(o.activations.size() * sweep_inits("relu").size());

@@ -38,10 +38,22 @@ struct DepthSweepOptions {
   std::vector<std::string> activations = {"relu", "tanh"};
 };
 
+// The sizes depth_sweep accepts (c10::Error outside [1, max]). The papers' sweeps stop at 100
+// layers; the caps keep every size product far inside int64.
+constexpr int64_t kMaxSweepDepth = 10'000;
+constexpr int64_t kMaxSweepWidth = 65'536;
+constexpr int64_t kMaxSweepBatch = 1 << 20;
+
+// Estimated peak memory of one network of the sweep in bytes: float32 weights and biases, and
+// the activations and gradients the forward and backward passes keep (the networks are built one
+// at a time).
+double depth_sweep_bytes(const DepthSweepOptions& options);
+
 // The (init name, weight spec) pairs of the sweep for an activation.
 std::vector<std::pair<std::string, std::string>> sweep_inits(const std::string& activation);
 
-// Runs every (activation, init) pair; `progress(done, total)` after each.
+// Runs every (activation, init) pair; `progress(done, total)` after each. c10::Error, before any
+// work, for a depth, width or batch outside [1, kMaxSweep*] or no activations.
 DepthSweep depth_sweep(const DepthSweepOptions& options,
                        const std::function<void(int, int)>& progress = {});
 

@@ -133,8 +133,18 @@ Propagation propagate_impl(torch::nn::Module& module, const Report* report,
                                                   [](int64_t s) { return s > 0; }),
               "torchinit::propagate: expected an input shape of positive sizes, batch first (got [",
               fmt::format("{}", fmt::join(input_shape, ", ")), "])");
+  int64_t numel = 1;
+  for (const int64_t s : input_shape)
+    TORCH_CHECK(!__builtin_mul_overflow(numel, s, &numel),
+                "torchinit::propagate: the input shape [",
+                fmt::format("{}", fmt::join(input_shape, ", ")),
+                "] has more elements than int64 holds; use a smaller batch");
   TORCH_CHECK(options.alpha() > 0 && options.alpha() < 1,
               "torchinit::propagate: expected alpha in (0, 1) (got ", options.alpha(), ")");
+  // diagnose() checks it too, but only after the forward and backward passes.
+  TORCH_CHECK(options.growth_tolerance() > 0 && std::isfinite(options.growth_tolerance()),
+              "torchinit::propagate: expected a growth tolerance > 0 (got ",
+              options.growth_tolerance(), ")");
   Propagation p;
   p.alpha_ = options.alpha();
   p.tolerance_ = options.growth_tolerance();

@@ -8,6 +8,7 @@
 #include <torch/optim/sgd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -17,20 +18,41 @@
 namespace torchinit {
 namespace fs = std::filesystem;
 
+namespace {
+
+// `text` in single quotes for sh, its own single quotes escaped.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
 Dataset load_fashion_mnist(const std::string& work_dir, const std::string& source) {
   const fs::path dir = fs::path(work_dir) / "fashion-mnist";
-  fs::create_directories(dir);
-  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
-    const fs::path out = dir / name;
-    if (fs::exists(out)) continue;
+  const char* const names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+  std::error_code ec;
+  // Every file is there, decompressed or compressed, before anything is written.
+  for (const char* name : names) {
+    if (fs::exists(dir / name, ec)) continue;
     const fs::path gz = fs::path(source) / (std::string(name) + ".gz");
-    TORCH_CHECK(fs::exists(gz), "torchinit::load_fashion_mnist: expected ", gz.string(),
+    TORCH_CHECK(fs::exists(gz, ec), "torchinit::load_fashion_mnist: expected ", gz.string(),
                 " (missing). Install Debian's package: apt-get install dataset-fashion-mnist, or "
                 "put the four Fashion-MNIST IDX .gz files in ",
                 source);
-    const std::string cmd = "gzip -dc '" + gz.string() + "' > '" + out.string() + ".part' && mv '" +
-                            out.string() + ".part' '" + out.string() + "'";
+  }
+  fs::create_directories(dir, ec);
+  TORCH_CHECK(!ec, "torchinit::load_fashion_mnist: cannot create the folder ", dir.string(), ": ",
+              ec.message(), "; pass a work folder you can write");
+  for (const char* name : names) {
+    const fs::path out = dir / name;
+    if (fs::exists(out, ec)) continue;
+    const fs::path gz = fs::path(source) / (std::string(name) + ".gz");
+    const std::string part = shell_quoted(out.string() + ".part");
+    const std::string cmd = "gzip -dc " + shell_quoted(gz.string()) + " > " + part + " && mv " +
+                            part + " " + shell_quoted(out.string());
     TORCH_CHECK(std::system(cmd.c_str()) == 0, "torchinit::load_fashion_mnist: could not ",
                 "decompress ", gz.string(), " into ", dir.string(), " (needs gzip)");
   }
@@ -45,7 +67,23 @@ Dataset load_fashion_mnist(const std::string& work_dir, const std::string& sourc
 TrainRun train_mlp(const Dataset& data, const TrainOptions& o,
                    const std::function<void(int64_t)>& progress) {
   TORCH_CHECK(o.depth >= 1 && o.width >= 1 && o.steps >= 1 && o.batch >= 1 && o.log_every >= 1,
-              "torchinit::train_mlp: expected depth, width, steps, batch and log_every >= 1");
+              "torchinit::train_mlp: expected depth, width, steps, batch and log_every >= 1 (got ",
+              o.depth, ", ", o.width, ", ", o.steps, ", ", o.batch, ", ", o.log_every, ")");
+  TORCH_CHECK(o.depth <= kMaxTrainDepth && o.width <= kMaxTrainWidth,
+              "torchinit::train_mlp: expected depth <= ", kMaxTrainDepth,
+              " and width <= ", kMaxTrainWidth, " (got ", o.depth, " and ", o.width, ")");
+  TORCH_CHECK(std::isfinite(o.learning_rate) && o.learning_rate > 0 && std::isfinite(o.momentum) &&
+                  o.momentum >= 0 && o.momentum < 1,
+              "torchinit::train_mlp: expected a learning rate > 0 and a momentum in [0, 1) (got ",
+              o.learning_rate, " and ", o.momentum, ")");
+  TORCH_CHECK(data.train_x.defined() && data.train_x.dim() == 2 && data.train_x.size(0) > 0 &&
+                  data.train_y.defined() && data.train_y.dim() == 1 &&
+                  data.train_y.size(0) == data.train_x.size(0) && data.test_x.defined() &&
+                  data.test_x.dim() == 2 && data.test_x.size(1) == data.train_x.size(1) &&
+                  data.test_y.defined() && data.test_y.dim() == 1 &&
+                  data.test_y.size(0) == data.test_x.size(0),
+              "torchinit::train_mlp: expected x [N, features] and y [N] for the training and the "
+              "test set, with the same features (load_fashion_mnist gives them)");
   const auto start = std::chrono::steady_clock::now();
   TrainRun run;
   run.options = o;

@@ -43,8 +43,14 @@ struct TrainRun {
   double seconds = 0;
 };
 
+// The sizes train_mlp accepts, as the depth sweep's.
+constexpr int64_t kMaxTrainDepth = 10'000;
+constexpr int64_t kMaxTrainWidth = 65'536;
+
 // Trains an MLP (ReLU, zero biases, weights from `weight_spec`) with SGD + momentum on
-// cross-entropy. `progress(step)` after every step.
+// cross-entropy. `progress(step)` after every step. c10::Error, before any work, for sizes
+// outside [1, kMaxTrain*] (steps, batch, log_every >= 1), a learning rate <= 0, a momentum
+// outside [0, 1), or data that is not x [N, features] with labels y [N].
 TrainRun train_mlp(const Dataset& data, const TrainOptions& options,
                    const std::function<void(int64_t)>& progress = {});
 

@@ -188,4 +188,62 @@ TEST(PlanFiles, ErrorsInTextPlansHaveTheLine) {
                           {f.path(), "line 3", "did you mean 'kaiming_normal'?"}));
 }
 
+TEST(PlanFiles, DeeplyNestedJsonIsAnErrorNotAStackOverflow) {
+  // 200k levels used to overflow the stack (nlohmann's copies recurse once per level). The
+  // error names the limit and the bracket that opens level 257.
+  using torchinit::Plan;
+  const std::string arrays = std::string(200'000, '[') + std::string(200'000, ']');
+  EXPECT_TRUE(ContainsAll(error_of([&] { Plan::parse(arrays); }),
+                          {"torchinit::Plan::parse: line 1, column 257",
+                           "nested deeper than 256 levels", "a plan needs 3"}));
+  std::string rules = "{\n";
+  for (int i = 0; i < 200'000; ++i) rules += "\"rules\": {";
+  EXPECT_TRUE(ContainsAll(error_of([&] { Plan::parse(rules); }),
+                          {"line 2, column 2560", "nested deeper than 256 levels"}));
+  // From a file, the error names it.
+  const TempFile f(arrays);
+  EXPECT_TRUE(ContainsAll(error_of([&] { torchinit::load_plan(f.path()); }),
+                          {f.path(), "line 1, column 257", "nested deeper than 256 levels"}));
+  // 256 levels are within the limit: the error is about the plan's structure, not its depth.
+  const std::string at_limit = std::string(256, '[') + std::string(256, ']');
+  EXPECT_TRUE(ContainsAll(error_of([&] { Plan::parse(at_limit); }), {"JSON rule 1 needs"}));
+  EXPECT_FALSE(ContainsAll(error_of([&] { Plan::parse(at_limit); }), {"nested deeper"}));
+  // Brackets inside strings, escaped quotes included, do not count.
+  const std::string deep_text = std::string(300, '[') + std::string(300, '{');
+  const Plan p =
+      Plan::parse("{\"note\": \"\\\"" + deep_text + "\", \"rules\": [{\"selector\": \"a" +
+                  deep_text + "\", \"spec\": \"zeros\"}]}");
+  ASSERT_EQ(p.rules().size(), 1u);
+  EXPECT_EQ(p.rules()[0].selector, "a" + deep_text);
+}
+
+TEST(PlanFiles, AByteOrderMarkIsSkippedAndColumnsStayRight) {
+  using torchinit::Plan;
+  const std::string bom = "\xEF\xBB\xBF";
+  // Text and JSON plans, from strings and from files.
+  const std::string text = ":weight = xavier_uniform\n:bias = zeros\n";
+  const std::string json = "{\"rules\": [{\"selector\": \":weight\", \"spec\": \"zeros\"}]}";
+  EXPECT_EQ(Plan::parse(bom + text).str(), Plan::parse(text).str());
+  EXPECT_EQ(Plan::parse(bom + json).str(), Plan::parse(json).str());
+  EXPECT_EQ(Plan::parse(bom + text).rules()[0].selector, ":weight");
+  const TempFile text_file(bom + text), json_file(bom + json, "plan.json");
+  EXPECT_EQ(torchinit::load_plan(text_file.path()).str(), Plan::parse(text).str());
+  EXPECT_EQ(torchinit::load_plan(json_file.path()).str(), Plan::parse(json).str());
+  // Errors on the first line have the columns an editor shows (the mark is invisible).
+  for (const std::string& bad :
+       {std::string("  :weight  "), std::string(":weight = kaiming_norml"),
+        std::string("[{\"selector\": \":weight\", \"spec\": \"kaiming_norml\"}]"),
+        std::string("[{\"selector\": :weight}]"), std::string("\xff")}) {
+    const std::string without = error_of([&] { Plan::parse(bad); });
+    EXPECT_TRUE(ContainsAll(without, {"line 1"})) << without;
+    EXPECT_EQ(error_of([&] { Plan::parse(bom + bad); }), without);
+  }
+}
+
+TEST(PlanFiles, AnEndlessFileIsAnErrorNotAnOutOfMemory) {
+  // /dev/zero never ends: load_plan reads at most 64 MiB.
+  EXPECT_TRUE(ContainsAll(error_of([] { torchinit::load_plan("/dev/zero"); }),
+                          {"torchinit::load_plan: '/dev/zero'", "larger than 64 MiB"}));
+}
+
 }  // namespace
