@@ -35,13 +35,26 @@ struct Layout {
 
 struct ParamInfo {
   std::string path;         // "layer1.0.conv1.weight"; the stream key by default
-  std::string module_type;  // "Conv2d", "" for a bare tensor
-  std::string role = "weight";
+  std::string module_type;  // "Conv2d" (the layout's type), "" for a bare tensor
+  // The short C++ class name of the owning module ("MyConv" for a class derived from
+  // torch::nn::Conv2dImpl); equal to module_type for LibTorch's own classes. @Type selectors
+  // match either.
+  std::string module_class;
+  std::string role = "weight";  // one of parameter_roles() (module_desc.h)
   std::vector<int64_t> shape;
   Layout layout;
   // For parameters without fans of their own (biases, norm scales): the fans of the owning
   // module's weight, so that e.g. LibTorch's default bias bound 1/sqrt(fan_in) can be expressed.
   std::optional<Fans> module_fans;
+  // What LibTorch's reset_parameters (the module's constructor) gives this parameter, as a spec
+  // on this ParamInfo (per block for stacked layouts); "" when LibTorch has none (module types
+  // torchinit does not know). The plan spec `torch_default` resolves to it.
+  std::string torch_default;
+  // Embedding/EmbeddingBag padding_idx (>= 0): this row (along dim 0) is zero after any plan.
+  std::optional<int64_t> padding_idx;
+  // Why this layout may not be what the user expects (a module type torchinit does not know);
+  // shown in the Report. "" for known types.
+  std::string note;
 
   // PyTorch's convention for a bare tensor of this shape.
   static ParamInfo from_shape(std::vector<int64_t> shape, std::string path = "");
