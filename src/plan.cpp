@@ -1,6 +1,7 @@
 #include "torchinit/plan.h"
 
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
@@ -18,6 +19,8 @@
 #include <optional>
 #include <set>
 
+#include "tied_params.h"
+#include "torchinit/module_desc.h"
 #include "torchinit/module_layout.h"
 #include "torchinit/registry.h"
 #include "torchinit/shard.h"
@@ -25,11 +28,13 @@
 namespace torchinit {
 namespace {
 
-const std::vector<std::string>& roles() {
-  static const std::vector<std::string> r = {"weight",    "bias",       "input",     "recurrent",
-                                             "embedding", "norm_scale", "norm_shift"};
-  return r;
-}
+using detail::tie_groups;
+using detail::TiedGroup;
+
+const std::vector<std::string>& roles() { return parameter_roles(); }
+
+// The spec that stands for each parameter's LibTorch default (ParamInfo::torch_default).
+constexpr const char* kTorchDefaultSpec = "torch_default";
 
 // Glob with * (any run, dots included) and ? (one character).
 bool glob(std::string_view pattern, std::string_view text) {
@@ -93,15 +98,20 @@ bool matches(const std::string& selector, const ParamInfo& p) {
     const auto last = p.path.rfind('.');
     // The parameter's name inside its module: the path after the module's prefix.
     const std::string leaf = last == std::string::npos ? p.path : p.path.substr(last + 1);
-    return glob(type, p.module_type) && glob(name, leaf);
+    return (glob(type, p.module_type) || (!p.module_class.empty() && glob(type, p.module_class))) &&
+           glob(name, leaf);
   }
   return glob(selector, p.path);
 }
 
+// One tensor to initialize: its canonical path's parameter, the other paths it is reachable by,
+// and the initializer of its canonical path's rule (torch_default resolved).
 struct Planned {
   ModuleParam param;
   std::shared_ptr<const Initializer> init;  // null when unmatched (non-strict)
   int rule = -1;
+  std::vector<std::string> aliases;
+  std::optional<int64_t> padding_idx;  // from any of its paths that is an Embedding's
 };
 
 std::string block_key(const std::string& path, int64_t b, int64_t blocks) {
@@ -285,6 +295,12 @@ nlohmann::json parse_json_strict(std::string_view text, std::vector<JsonKey>* ke
 // A parsed spec whose initializer exists and accepts its arguments (c10::Error otherwise).
 Spec checked_spec(std::string_view spec) {
   Spec parsed = Spec::parse(spec);
+  if (parsed.name() == kTorchDefaultSpec) {
+    TORCH_CHECK(parsed.args().empty(),
+                "torchinit::Plan: `torch_default` takes no arguments (it is ",
+                "each parameter's LibTorch default), got '", spec, "'");
+    return parsed;
+  }
   (void)Registry::global().make(parsed);  // unknown names and bad arguments fail here
   return parsed;
 }
@@ -293,9 +309,13 @@ Spec checked_spec(std::string_view spec) {
 
 const ReportRow& Report::at(std::string_view path) const {
   for (const auto& r : rows_)
-    if (r.path == path) return r;
+    if (r.path == path || std::find(r.aliases.begin(), r.aliases.end(), path) != r.aliases.end())
+      return r;
   std::vector<std::string> paths;
-  for (const auto& r : rows_) paths.push_back(r.path);
+  for (const auto& r : rows_) {
+    paths.push_back(r.path);
+    paths.insert(paths.end(), r.aliases.begin(), r.aliases.end());
+  }
   TORCH_CHECK(false, "torchinit::Report::at: no parameter '", path, "';",
               did_you_mean(path, paths));
 }
@@ -303,6 +323,7 @@ const ReportRow& Report::at(std::string_view path) const {
 std::string Report::table() const {
   std::string out = fmt::format("{:<36} {:<18} {:<12} {:<10} {:>7} {:>7}  {}\n", "parameter",
                                 "shape", "module", "role", "fan_in", "fan_out", "spec -> theory");
+  std::vector<std::string> notes;
   for (const auto& r : rows_) {
     out += fmt::format("{:<36} {:<18} {:<12} {:<10} {:>7} {:>7}  {}{}\n", r.path,
                        fmt::format("[{}]", fmt::join(r.shape, ",")), r.module_type, r.role,
@@ -311,7 +332,15 @@ std::string Report::table() const {
                            ? ""
                            : " -> " + r.theory.str() +
                                  (r.blocks > 1 ? fmt::format(" per block x{}", r.blocks) : ""));
+    if (!r.aliases.empty())
+      out += fmt::format("    also {} (tied: initialized once, as {})\n",
+                         fmt::join(r.aliases, ", "), r.path);
+    if (r.padding_idx)
+      out += fmt::format("    padding row {} = 0 (theory: the other rows)\n", *r.padding_idx);
+    if (!r.note.empty() && std::find(notes.begin(), notes.end(), r.note) == notes.end())
+      notes.push_back(r.note);
   }
+  for (const auto& n : notes) out += "note: " + n + "\n";
   for (const auto& w : warnings_) out += "warning: " + w + "\n";
   return out;
 }
@@ -320,6 +349,7 @@ std::string Report::json() const {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& r : rows_)
     rows.push_back({{"path", r.path},
+                    {"aliases", r.aliases},
                     {"shape", r.shape},
                     {"module_type", r.module_type},
                     {"role", r.role},
@@ -330,7 +360,9 @@ std::string Report::json() const {
                     {"mean", r.theory.mean()},
                     {"variance", r.theory.variance()},
                     {"key", r.key},
-                    {"blocks", r.blocks}});
+                    {"blocks", r.blocks},
+                    {"padding_idx", r.padding_idx ? nlohmann::json(*r.padding_idx) : nullptr},
+                    {"note", r.note}});
   return nlohmann::json{{"seed", seed_}, {"rows", rows}, {"warnings", warnings_}}.dump(2);
 }
 
@@ -451,30 +483,105 @@ std::string Plan::json() const {
 
 namespace {
 
-// Matches every parameter to its rule and validates the whole plan before anything is written.
+// The first rule matching one path and its initializer (torch_default resolved).
+struct Match {
+  int rule = -1;
+  std::shared_ptr<const Initializer> init;
+};
+
+class Matcher {
+ public:
+  explicit Matcher(const Plan& plan) : plan_(plan) {
+    for (const auto& r : plan.rules())
+      inits_.push_back(r.spec.name() == kTorchDefaultSpec ? nullptr
+                                                          : Registry::global().make(r.spec));
+  }
+  // A `torch_default` rule skips parameters that have no LibTorch default.
+  Match first(const ParamInfo& info) {
+    for (size_t i = 0; i < plan_.rules().size(); ++i) {
+      if (!matches(plan_.rules()[i].selector, info)) continue;
+      if (inits_[i]) return Match{int(i), inits_[i]};
+      if (info.torch_default.empty()) continue;
+      auto& cached = defaults_[info.torch_default];
+      if (!cached) cached = Registry::global().make(info.torch_default);
+      return Match{int(i), cached};
+    }
+    return {};
+  }
+  std::string describe(const std::string& path, const Match& m) const {
+    if (m.rule < 0) return path + ": no rule";
+    return fmt::format("{}: {} -> {}", path, rule_text(plan_.rules()[m.rule], m.rule),
+                       m.init->spec().str());
+  }
+
+ private:
+  const Plan& plan_;
+  std::vector<std::shared_ptr<const Initializer>> inits_;  // null for torch_default
+  std::map<std::string, std::shared_ptr<const Initializer>> defaults_;
+};
+
+// Matches every tensor to its rule and validates the whole plan before anything is written.
 std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
                              const ApplyOptions& options, Report& report) {
-  std::vector<std::shared_ptr<const Initializer>> inits;
-  for (const auto& r : plan.rules()) inits.push_back(Registry::global().make(r.spec));
+  constexpr const char* who = "torchinit::Plan::apply";
+  Matcher matcher(plan);
+  const std::vector<TiedGroup> groups = tie_groups(params);
   std::vector<int> hits(plan.rules().size(), 0);
   std::vector<Planned> planned;
-  std::vector<std::string> unmatched;
-  for (auto& mp : params) {
-    Planned p{std::move(mp), nullptr, -1};
-    for (size_t i = 0; i < plan.rules().size(); ++i) {
-      if (matches(plan.rules()[i].selector, p.param.info)) {
-        p.rule = int(i);
-        p.init = inits[i];
-        ++hits[i];
-        break;
-      }
+  std::vector<std::string> unmatched, unmatched_notes, conflicts;
+  for (const TiedGroup& g : groups) {
+    Planned p;
+    p.param = params[g.canonical];
+    const Match canonical = matcher.first(p.param.info);
+    p.rule = canonical.rule;
+    p.init = canonical.init;
+    p.padding_idx = p.param.info.padding_idx;
+    if (canonical.rule >= 0) ++hits[canonical.rule];
+    bool alias_matched = false;
+    for (const size_t a : g.aliases) {
+      const ParamInfo& alias = params[a].info;
+      p.aliases.push_back(alias.path);
+      if (!p.padding_idx) p.padding_idx = alias.padding_idx;
+      const Match m = matcher.first(alias);
+      if (m.rule < 0) continue;
+      ++hits[m.rule];
+      alias_matched = true;
+      if (canonical.rule >= 0 && m.init->spec().str() == canonical.init->spec().str()) continue;
+      const std::string what = fmt::format(
+          "{} and {} are one tensor (tied weights) whose rules disagree: {}; {}. A tied tensor "
+          "is initialized once, under its first path in named_parameters order ({}), by that "
+          "path's rule",
+          p.param.info.path, alias.path, matcher.describe(p.param.info.path, canonical),
+          matcher.describe(alias.path, m), p.param.info.path);
+      const std::string fix =
+          canonical.rule >= 0
+              ? fmt::format(
+                    "give {} a rule with the same spec before rule {} (e.g. `{} = {}`), "
+                    "or use ApplyOptions().strict(false) to keep {}'s rule",
+                    alias.path, m.rule + 1, alias.path, canonical.init->spec().str(),
+                    p.param.info.path)
+              : fmt::format("give {} a rule (e.g. `{} = {}`)", p.param.info.path, p.param.info.path,
+                            m.init->spec().str());
+      conflicts.push_back(what + "; " + fix);
+      if (!options.strict())
+        report.warn(what + (canonical.rule >= 0
+                                ? fmt::format("; {}'s rule was used", p.param.info.path)
+                                : fmt::format("; the tensor was left unchanged ({})", fix)));
     }
-    if (p.rule < 0) unmatched.push_back(p.param.info.path);
+    if (canonical.rule < 0 && !alias_matched) {
+      unmatched.push_back(p.param.info.path);
+      if (!p.param.info.note.empty())
+        unmatched_notes.push_back(fmt::format("{}: {}", p.param.info.path, p.param.info.note));
+    }
     planned.push_back(std::move(p));
   }
-  TORCH_CHECK(!options.strict() || unmatched.empty(), "torchinit::Plan::apply: no rule matches ",
-              unmatched.size(), " parameter(s): ", fmt::format("{}", fmt::join(unmatched, ", ")),
-              "; add a rule (e.g. `:bias = zeros`) or use ApplyOptions().strict(false)");
+  TORCH_CHECK(!options.strict() || conflicts.empty(), who, ": ",
+              fmt::format("{}", fmt::join(conflicts, "\n")), ". No parameter was changed.");
+  TORCH_CHECK(!options.strict() || unmatched.empty(), who, ": no rule matches ", unmatched.size(),
+              " parameter(s): ", fmt::format("{}", fmt::join(unmatched, ", ")),
+              "; add a rule (e.g. `:bias = zeros`) or use ApplyOptions().strict(false)",
+              unmatched_notes.empty() ? "" : "\n",
+              fmt::format("{}", fmt::join(unmatched_notes, "\n")));
   for (size_t i = 0; i < hits.size(); ++i)
     if (hits[i] == 0) report.warn(rule_text(plan.rules()[i], int(i)) + " matches no parameter");
   for (const auto& p : planned) {
@@ -485,21 +592,25 @@ std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
         validate_init(p.param.tensor, *p.init, info.layout.blocks > 1 ? info.block(b) : info,
                       options.backend());
     } catch (const c10::Error& e) {
-      TORCH_CHECK(false, "torchinit::Plan::apply: ", rule_text(plan.rules()[p.rule], p.rule),
-                  " cannot apply to ", info.path, " ", info.shape_str(), ": ",
-                  e.what_without_backtrace(), "\nNo parameter was changed.");
+      TORCH_CHECK(false, who, ": ", rule_text(plan.rules()[p.rule], p.rule), " cannot apply to ",
+                  info.path, " ", info.shape_str(), ": ", e.what_without_backtrace(),
+                  info.note.empty() ? "" : "\nNote: " + info.path + ": " + info.note,
+                  "\nNo parameter was changed.");
     }
   }
   for (const auto& p : planned) {
     const ParamInfo& info = p.param.info;
     ReportRow row;
     row.path = info.path;
+    row.aliases = p.aliases;
     row.shape = info.shape;
     row.module_type = info.module_type;
     row.role = info.role;
     row.blocks = info.layout.blocks;
     row.key = hash_key(info.path);
     row.rule = p.rule;
+    row.padding_idx = p.padding_idx;
+    row.note = info.note;
     if (p.init && p.param.tensor.numel() > 0) {
       const ParamInfo unit = info.layout.blocks > 1 ? info.block(0) : info;
       if (has_fans(unit)) row.fans = unit.fans();
@@ -516,6 +627,21 @@ std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
 std::vector<Planned> resolve(const Plan& plan, const torch::nn::Module& module,
                              const ApplyOptions& options, Report& report) {
   return resolve(plan, module_params(module), options, report);
+}
+
+// Zeroes the padding row (along dim 0) of an embedding, or its part inside `slice` when
+// `tensor` holds that slice of the full parameter `full`.
+void zero_padding_row(const at::Tensor& tensor, const ParamInfo& full, int64_t row,
+                      const Slice& slice) {
+  const int64_t row_len = full.numel() / full.shape[0];
+  if (slice.is_flat()) {
+    const auto [f0, f1] = slice.flat_range();
+    const int64_t lo = std::max(f0, row * row_len), hi = std::min(f1, (row + 1) * row_len);
+    if (lo < hi) tensor.view({-1}).narrow(0, lo - f0, hi - lo).zero_();
+    return;
+  }
+  const auto box = slice.resolve(full.shape, "torchinit::Plan::apply_sharded");
+  if (row >= box[0].first && row < box[0].second) tensor.select(0, row - box[0].first).zero_();
 }
 
 }  // namespace
@@ -548,6 +674,7 @@ Report Plan::apply(torch::nn::Module& module, const ApplyOptions& options) const
           target, *p.init, unit,
           InitOptions().seed(seed).key(block_key(info.path, b, blocks)).backend(options.backend()));
     }
+    if (p.padding_idx) zero_padding_row(p.param.tensor, info, *p.padding_idx, Slice::all());
   }
   return report;
 }
@@ -555,21 +682,32 @@ Report Plan::apply(torch::nn::Module& module, const ApplyOptions& options) const
 ModuleCheck check(const torch::nn::Module& module, const Report& report,
                   const CheckOptions& options) {
   validate_check_options(options);  // before alpha is split: 2/k may look valid
-  // Every (parameter or block) that the report says was initialized, with its theory.
+  // Every (parameter or block) that the report says was initialized, with its theory; a tied
+  // tensor once, under its canonical path (its row's path).
   struct Item {
     std::string key;
     at::Tensor tensor;
     const Distribution* theory;
   };
+  static const Distribution zero = Distribution::constant(0);
   std::vector<Item> items;
   for (const auto& mp : module_params(module)) {
     const auto row = std::find_if(report.rows().begin(), report.rows().end(),
                                   [&](const ReportRow& r) { return r.path == mp.info.path; });
     if (row == report.rows().end() || row->spec.empty() || mp.tensor.numel() == 0) continue;
+    at::Tensor tensor = mp.tensor;
+    if (row->padding_idx) {
+      const int64_t pad = *row->padding_idx, n = tensor.size(0);
+      TORCH_CHECK(pad >= 0 && pad < n, "torchinit::check: the report's padding row ", pad, " of ",
+                  row->path, " is outside its ", n, " rows; check the module the report is of");
+      items.push_back(
+          {fmt::format("{}[padding_idx={}]", row->path, pad), tensor.select(0, pad), &zero});
+      tensor = at::cat({tensor.narrow(0, 0, pad), tensor.narrow(0, pad + 1, n - pad - 1)});
+    }
     const int64_t out_dim = mp.info.layout.out_dim, rows = mp.info.shape[out_dim] / row->blocks;
     for (int64_t b = 0; b < row->blocks; ++b)
       items.push_back({block_key(row->path, b, row->blocks),
-                       row->blocks > 1 ? mp.tensor.narrow(out_dim, b * rows, rows) : mp.tensor,
+                       row->blocks > 1 ? tensor.narrow(out_dim, b * rows, rows) : tensor,
                        &row->theory});
   }
   TORCH_CHECK(!items.empty(), "torchinit::check: no parameter of the module is in the report");
@@ -695,7 +833,8 @@ Report Plan::apply_sharded(torch::nn::Module& module, const ShardMap& shards,
               " use the paths of named_parameters(). No parameter was changed.");
   // The layouts (roles, fans, fans lent to biases) of the full parameters: module_params on the
   // module with each shard swapped for a stand-in of the full shape (a broadcast scalar, no
-  // memory), then the shards back.
+  // memory), then the shards back. A tied tensor is swapped once, whichever of its paths the
+  // ShardMap names.
   std::vector<ModuleParam> params;
   {
     std::vector<std::pair<at::Tensor, at::Tensor>> swapped;  // parameter, its shard's data
@@ -706,16 +845,43 @@ Report Plan::apply_sharded(torch::nn::Module& module, const ShardMap& shards,
       }
     } restore{swapped};
     at::NoGradGuard no_grad;
+    // The paths of each tensor as the module holds it now (shards), so that every path of a
+    // tied tensor gets the stand-in.
+    std::vector<ModuleParam> held;
+    for (const auto& item : named)
+      held.push_back({ParamInfo::from_shape(item.value().sizes().vec(), item.key()), item.value()});
+    std::map<std::string, size_t> group_of;
+    const std::vector<TiedGroup> groups = tie_groups(held);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      group_of[held[groups[g].canonical].info.path] = g;
+      for (const size_t a : groups[g].aliases) group_of[held[a].info.path] = g;
+    }
+    std::map<size_t, std::string> named_by;  // group -> the ShardMap path naming it
     for (const auto& item : shards) {
-      at::Tensor param = named[item.first];
-      swapped.emplace_back(param, param.data());
-      param.set_data(at::empty({1}, param.options()).expand(item.second.full_shape));
+      const size_t g = group_of.at(item.first);
+      const auto [it, fresh] = named_by.emplace(g, item.first);
+      if (!fresh) {
+        const ParamShard& first = shards.at(it->second);
+        TORCH_CHECK(first.full_shape == item.second.full_shape &&
+                        first.slice.str() == item.second.slice.str(),
+                    who, ": ", it->second, " and ", item.first,
+                    " are one tensor (tied weights) but the ShardMap gives them different "
+                    "shards; name one of them, or the same shard for both");
+        continue;
+      }
+      std::vector<size_t> members = groups[g].aliases;
+      members.insert(members.begin(), groups[g].canonical);
+      std::set<const void*> impls;
+      for (const size_t m : members) {
+        at::Tensor param = held[m].tensor;
+        if (!impls.insert(param.unsafeGetTensorImpl()).second) continue;
+        swapped.emplace_back(param, param.data());
+        param.set_data(at::empty({1}, param.options()).expand(item.second.full_shape));
+      }
     }
     params = module_params(module);
   }
   for (auto& mp : params) mp.tensor = named[mp.info.path];
-  std::map<std::string, Slice> slices;
-  for (const auto& item : shards) slices.emplace(item.first, item.second.slice);
   Report report;
   const std::vector<Planned> planned = resolve(*this, std::move(params), options, report);
   const uint64_t seed = resolve_seed(InitOptions().seed(options.seed()));
@@ -724,20 +890,24 @@ Report Plan::apply_sharded(torch::nn::Module& module, const ShardMap& shards,
   for (const auto& p : planned) {
     if (!p.init) continue;
     const ParamInfo& info = p.param.info;
-    const auto it = slices.find(info.path);
-    const Slice slice = it == slices.end() ? Slice::all() : it->second;
+    // The shard of this tensor, named by its canonical path or by one of its aliases.
+    Slice slice = Slice::all();
+    if (const auto it = shards.find(info.path); it != shards.end()) slice = it->second.slice;
+    for (const auto& alias : p.aliases)
+      if (const auto it = shards.find(alias); it != shards.end()) slice = it->second.slice;
     const int64_t blocks = info.layout.blocks;
     if (blocks == 1) {
       init_shard_(p.param.tensor, *p.init, info, slice, InitOptions().seed(seed).key(info.path));
-      continue;
+    } else {
+      const int64_t rows = info.shape[0] / blocks;  // stacked layouts stack along dim 0
+      for (int64_t b = 0; b < blocks; ++b) {
+        const auto part = block_part(p.param.tensor, info, slice, b, rows);
+        if (!part) continue;
+        init_shard_(part->target, *p.init, info.block(b), part->slice,
+                    InitOptions().seed(seed).key(block_key(info.path, b, blocks)));
+      }
     }
-    const int64_t rows = info.shape[0] / blocks;  // stacked layouts stack along dim 0
-    for (int64_t b = 0; b < blocks; ++b) {
-      const auto part = block_part(p.param.tensor, info, slice, b, rows);
-      if (!part) continue;
-      init_shard_(part->target, *p.init, info.block(b), part->slice,
-                  InitOptions().seed(seed).key(block_key(info.path, b, blocks)));
-    }
+    if (p.padding_idx) zero_padding_row(p.param.tensor, info, *p.padding_idx, slice);
   }
   return report;
 }

@@ -4,19 +4,21 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <string>
 
 #include "torchinit/plan.h"
 
 namespace torchinit {
 namespace {
 
-// sqrt(5) as Python prints math.sqrt(5): LibTorch's default kaiming_uniform_(a=sqrt(5)), whose
-// bound gain·sqrt(3/fan_in) = 1/sqrt(fan_in).
-constexpr const char* kTorchDefault = "kaiming_uniform(a=2.23606797749979)";
-constexpr const char* kTorchDefaultFanOut = "kaiming_uniform(a=2.23606797749979, mode=fan_out)";
-
+// Norms, embeddings, and the roles without a scheme of their own in the literature (PReLU's
+// slopes, MultiheadAttention's bias_k/bias_v), which keep LibTorch's defaults.
 void norms_and_embeddings(Plan& p, const char* embedding) {
-  p.rule(":norm_scale", "ones").rule(":norm_shift", "zeros").rule(":embedding", embedding);
+  p.rule(":norm_scale", "ones")
+      .rule(":norm_shift", "zeros")
+      .rule(":embedding", embedding)
+      .rule(":slope", "torch_default")
+      .rule(":bias_kv", "torch_default");
 }
 
 }  // namespace
@@ -28,22 +30,9 @@ std::vector<std::string> Plan::presets() {
 Plan Plan::preset(std::string_view name, int64_t layers) {
   Plan p;
   if (name == "torch_default") {
-    // LibTorch's reset_parameters distributions. Linear/Conv: U(±1/sqrt(fan_in)) for weight
-    // (kaiming_uniform(a=sqrt 5)) and bias (the weight's fan_in). ConvTranspose: torch reads
-    // dim 1 as fan_in, which is torchinit's fan_out. RNNs: U(±1/sqrt(hidden)) everywhere, i.e.
-    // fan_out of one gate block. MultiheadAttention: xavier_uniform over the fused [3E, E]
-    // in_proj_weight, which per block is gain 1/sqrt(2); zero in_proj and out_proj biases.
-    p.rule("@MultiheadAttention.in_proj_weight", "xavier_uniform(gain=0.7071067811865476)")
-        .rule("@MultiheadAttention.in_proj_bias", "zeros")
-        .rule("*out_proj.bias", "zeros")
-        .rule("@ConvTranspose*", kTorchDefaultFanOut)
-        .rule(":input", kTorchDefaultFanOut)
-        .rule(":recurrent", kTorchDefaultFanOut)
-        .rule("@RNN.bias*", kTorchDefaultFanOut)
-        .rule("@LSTM.bias*", kTorchDefaultFanOut)
-        .rule("@GRU.bias*", kTorchDefaultFanOut);
-    norms_and_embeddings(p, "normal");
-    p.rule(":weight", kTorchDefault).rule(":bias", kTorchDefault);
+    // LibTorch's reset_parameters for every parameter of a module type torchinit knows
+    // (ParamInfo::torch_default, module_desc.cpp); parameters of other types match no rule.
+    p.rule("*", "torch_default");
   } else if (name == "he") {
     p.rule(":recurrent", "orthogonal").rule(":input", "kaiming_normal(nonlinearity=relu)");
     norms_and_embeddings(p, "normal");
@@ -69,9 +58,8 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
     // Everything else keeps LibTorch's defaults.
     p.rule("@Conv*.weight", "kaiming_normal(mode=fan_out, nonlinearity=relu)")
         .rule("layer*.bn3.weight", "zeros")
-        .rule("layer*.bn2.weight", "zeros");
-    const Plan defaults = preset("torch_default");
-    for (const Rule& r : defaults.rules()) p.rule(r.selector, r.spec.str());
+        .rule("layer*.bn2.weight", "zeros")
+        .rule("*", "torch_default");
   } else if (name == "gpt2") {
     TORCH_CHECK(layers > 0,
                 "torchinit::Plan::preset: gpt2 needs the number of transformer "

@@ -1,8 +1,26 @@
 // Plans: ordered rules `selector = spec`, first match wins, applied to every parameter of a
 // module. Selectors:
 //   path glob        layer1.*.conv2.weight    (* matches any run of characters, ? one)
-//   module type      @Conv2d.weight, @LSTM.weight_hh*   (type, then a glob on the parameter name)
-//   role             :bias, :recurrent, :input, :norm_scale, :norm_shift, :embedding, :weight
+//   module type      @Conv2d.weight, @LSTM.weight_hh*   (type, then a glob on the parameter name;
+//                    the type glob matches the layout's type or the module's C++ class name)
+//   role             :weight, :bias, :input, :recurrent, :embedding, :norm_scale, :norm_shift,
+//                    :slope, :bias_kv, :unknown (module_desc.h says what each one is)
+// The spec `torch_default` stands for LibTorch's reset_parameters of each parameter it matches
+// (ParamInfo::torch_default, from the module's type and options); it does not match parameters
+// of module types torchinit does not know, which have no LibTorch default. Report rows show the
+// spec it resolved to.
+//
+// Tied weights: a tensor reachable by several paths (the same TensorImpl, or the same storage,
+// offset, sizes and strides) is initialized once, under its canonical path: the first in
+// named_parameters order. That path is its stream key and its first matching rule decides the
+// spec; the row lists the other paths as aliases (Report::at finds it by any of them). When an
+// alias's first matching rule resolves to a different spec, strict mode (the default) is an
+// error naming both paths and both rules, and non-strict mode keeps the canonical path's rule
+// and adds a warning. Parameters that are different but overlapping views of one storage are
+// an error.
+//
+// Embedding/EmbeddingBag padding_idx: whatever the rule, the padding row is zero after apply();
+// the row says so and check(module, report) checks that row exactly.
 //
 //   auto plan = torchinit::Plan::parse(R"(
 //       @Conv2d.weight = kaiming_normal(mode=fan_out, nonlinearity=relu)
@@ -51,13 +69,22 @@ struct ReportRow {
   uint64_t key = 0;                                 // hash of the stream key (the path)
   int64_t blocks = 1;
   int rule = -1;  // index of the matching rule, -1 when none
+  // Other paths of the same tensor (tied weights), in named_parameters order; `path` is the
+  // canonical one.
+  std::vector<std::string> aliases;
+  // Embedding padding row held at zero (theory describes the other rows).
+  std::optional<int64_t> padding_idx;
+  // Why the layout may not be what you expect (a module type torchinit does not know).
+  std::string note;
 };
 
 class Report {
  public:
   const std::vector<ReportRow>& rows() const { return rows_; }
+  // The row of `path`, its canonical path or one of its aliases.
   const ReportRow& at(std::string_view path) const;
-  // Rules that matched no parameter (likely typos).
+  // Rules that matched no parameter (likely typos), and tied parameters whose rules disagree
+  // (non-strict mode).
   const std::vector<std::string>& warnings() const { return warnings_; }
   uint64_t seed() const { return seed_; }
   std::string table() const;
@@ -115,7 +142,8 @@ class Plan {
 };
 
 // Every parameter of `module` against its row of `report`, at family-wise alpha (Bonferroni over
-// parameters and blocks).
+// parameters and blocks). A tied tensor is checked once, under its canonical path; an embedding's
+// padding row is checked to be exactly zero and its other rows against the theory.
 ModuleCheck check(const torch::nn::Module& module, const Report& report,
                   const CheckOptions& options = {});
 ModuleCheck check(const torch::nn::AnyModule& module, const Report& report,
