@@ -224,6 +224,9 @@ TEST(PaddingIdx, ShardsZeroTheirPartOfThePaddingRow) {
     const at::Tensor want =
         s.is_flat() ? full->weight.reshape({-1}).narrow(0, 95, 45) : full->weight.narrow(0, 10, 10);
     EXPECT_TRUE(same_bytes(shard->weight, want)) << s.str();
+    // Row 12 is elements [96, 104): shard row 2 of rows [10, 20), elements [1, 9) of [95, 140).
+    const at::Tensor part = s.is_flat() ? shard->weight.narrow(0, 1, 8) : shard->weight[2];
+    EXPECT_TRUE(part.eq(0).all().item<bool>()) << s.str();
   }
 }
 
