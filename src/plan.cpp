@@ -321,11 +321,11 @@ const ReportRow& Report::at(std::string_view path) const {
 }
 
 std::string Report::table() const {
-  std::string out = fmt::format("{:<36} {:<18} {:<12} {:<10} {:>7} {:>7}  {}\n", "parameter",
+  std::string out = fmt::format("{:<36} {:<18} {:<18} {:<10} {:>7} {:>7}  {}\n", "parameter",
                                 "shape", "module", "role", "fan_in", "fan_out", "spec -> theory");
   std::vector<std::string> notes;
   for (const auto& r : rows_) {
-    out += fmt::format("{:<36} {:<18} {:<12} {:<10} {:>7} {:>7}  {}{}\n", r.path,
+    out += fmt::format("{:<36} {:<18} {:<18} {:<10} {:>7} {:>7}  {}{}\n", r.path,
                        fmt::format("[{}]", fmt::join(r.shape, ",")), r.module_type, r.role,
                        r.fans.fan_in, r.fans.fan_out, r.spec.empty() ? "(unmatched)" : r.spec,
                        r.spec.empty()
@@ -528,7 +528,10 @@ std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
   const std::vector<TiedGroup> groups = tie_groups(params);
   std::vector<int> hits(plan.rules().size(), 0);
   std::vector<Planned> planned;
-  std::vector<std::string> unmatched, unmatched_notes, conflicts;
+  std::vector<std::string> unmatched, conflicts;
+  // Notes of unmatched parameters (unknown module types), each with the paths it concerns.
+  std::vector<std::pair<std::string, std::vector<std::string>>> unmatched_notes;
+  std::string example;  // a rule that would match the first unmatched parameter with a note
   for (const TiedGroup& g : groups) {
     Planned p;
     p.param = params[g.canonical];
@@ -570,18 +573,36 @@ std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
     }
     if (canonical.rule < 0 && !alias_matched) {
       unmatched.push_back(p.param.info.path);
-      if (!p.param.info.note.empty())
-        unmatched_notes.push_back(fmt::format("{}: {}", p.param.info.path, p.param.info.note));
+      const std::string& note = p.param.info.note;
+      if (!note.empty()) {
+        auto it = std::find_if(unmatched_notes.begin(), unmatched_notes.end(),
+                               [&](const auto& n) { return n.first == note; });
+        if (it == unmatched_notes.end()) {
+          unmatched_notes.push_back({note, {}});
+          it = unmatched_notes.end() - 1;
+        }
+        it->second.push_back(p.param.info.path);
+        if (example.empty()) {
+          const auto dot = p.param.info.path.rfind('.');
+          example = fmt::format(
+              "@{}.{} = …", p.param.info.module_class,
+              dot == std::string::npos ? p.param.info.path : p.param.info.path.substr(dot + 1));
+        }
+      }
     }
     planned.push_back(std::move(p));
   }
   TORCH_CHECK(!options.strict() || conflicts.empty(), who, ": ",
               fmt::format("{}", fmt::join(conflicts, "\n")), ". No parameter was changed.");
-  TORCH_CHECK(!options.strict() || unmatched.empty(), who, ": no rule matches ", unmatched.size(),
-              " parameter(s): ", fmt::format("{}", fmt::join(unmatched, ", ")),
-              "; add a rule (e.g. `:bias = zeros`) or use ApplyOptions().strict(false)",
-              unmatched_notes.empty() ? "" : "\n",
-              fmt::format("{}", fmt::join(unmatched_notes, "\n")));
+  if (options.strict() && !unmatched.empty()) {
+    std::string notes;
+    for (const auto& [note, paths] : unmatched_notes)
+      notes += fmt::format("\n{}: {}", fmt::join(paths, ", "), note);
+    TORCH_CHECK(false, who, ": no rule matches ", unmatched.size(),
+                " parameter(s): ", fmt::format("{}", fmt::join(unmatched, ", ")),
+                "; add a rule (e.g. `", example.empty() ? ":bias = zeros" : example,
+                "`) or use ApplyOptions().strict(false)", notes);
+  }
   for (size_t i = 0; i < hits.size(); ++i)
     if (hits[i] == 0) report.warn(rule_text(plan.rules()[i], int(i)) + " matches no parameter");
   for (const auto& p : planned) {
