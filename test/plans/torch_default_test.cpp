@@ -239,6 +239,22 @@ std::vector<Case> cases() {
                }(),
                "TransformerEncoder copies one prototype layer into every layer: its layers hold "
                "equal values, torch_default draws each from the same distribution"});
+  c.push_back({"TransformerDecoder",
+               [] {
+                 return tnn::TransformerDecoder(
+                            tnn::TransformerDecoderOptions(
+                                tnn::TransformerDecoderLayer(
+                                    tnn::TransformerDecoderLayerOptions(16, 4).dim_feedforward(32)),
+                                2))
+                     .ptr();
+               },
+               [&] {
+                 std::vector<Expect> layers;
+                 for (const char* l : {"layers.0.", "layers.1."})
+                   for (Expect e : decoder) layers.push_back({l + e.glob, e.theory, e.libtorch});
+                 return layers;
+               }(),
+               "TransformerDecoder copies one prototype layer into every layer"});
   // AdaptiveLogSoftmaxWithLoss: Linear layers without bias in head and tail clusters.
   c.push_back({"AdaptiveLogSoftmaxWithLoss",
                [] {
