@@ -222,6 +222,13 @@ std::vector<Case> cases() {
                      .ptr();
                },
                decoder, mha_order});
+  // The expectations of a layer for each of layers.0 and layers.1 of a stack.
+  const auto two_layers = [](const std::vector<Expect>& layer) {
+    std::vector<Expect> layers;
+    for (const char* l : {"layers.0.", "layers.1."})
+      for (const Expect& e : layer) layers.push_back({l + e.glob, e.theory, e.libtorch});
+    return layers;
+  };
   c.push_back({"TransformerEncoder",
                [] {
                  return tnn::TransformerEncoder(
@@ -231,12 +238,7 @@ std::vector<Case> cases() {
                                 2))
                      .ptr();
                },
-               [&] {
-                 std::vector<Expect> layers;
-                 for (const char* l : {"layers.0.", "layers.1."})
-                   for (Expect e : encoder) layers.push_back({l + e.glob, e.theory, e.libtorch});
-                 return layers;
-               }(),
+               two_layers(encoder),
                "TransformerEncoder copies one prototype layer into every layer: its layers hold "
                "equal values, torch_default draws each from the same distribution"});
   c.push_back({"TransformerDecoder",
@@ -248,12 +250,7 @@ std::vector<Case> cases() {
                                 2))
                      .ptr();
                },
-               [&] {
-                 std::vector<Expect> layers;
-                 for (const char* l : {"layers.0.", "layers.1."})
-                   for (Expect e : decoder) layers.push_back({l + e.glob, e.theory, e.libtorch});
-                 return layers;
-               }(),
+               two_layers(decoder),
                "TransformerDecoder copies one prototype layer into every layer"});
   // AdaptiveLogSoftmaxWithLoss: Linear layers without bias in head and tail clusters.
   c.push_back({"AdaptiveLogSoftmaxWithLoss",
