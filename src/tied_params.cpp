@@ -87,8 +87,11 @@ std::vector<TiedGroup> tie_groups(const std::vector<ModuleParam>& params) {
     std::vector<size_t> open;
     for (size_t v = 0; v < views.size(); ++v) {
       const auto& [begin, end, group] = views[v];
+      // Structured bindings cannot be captured in C++17 (clang refuses): capture copies.
+      const auto& all = views;
+      const auto start = begin;
       open.erase(std::remove_if(open.begin(), open.end(),
-                                [&](size_t o) { return std::get<1>(views[o]) <= begin; }),
+                                [&all, start](size_t o) { return std::get<1>(all[o]) <= start; }),
                  open.end());
       for (const size_t o : open) {
         const ModuleParam& a = params[groups[std::get<2>(views[o])].canonical];
