@@ -6,7 +6,7 @@ CLI := $(BUILD)/torchinit
 WERROR ?= OFF
 BENCH_ARGS ?= --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
-.PHONY: all deps configure build demo test bench format clean asan fuzz
+.PHONY: all deps configure build demo test test-package bench format clean asan fuzz
 
 all: build
 
@@ -19,11 +19,18 @@ configure: deps
 build: configure
 	cmake --build --preset $(PRESET) -j $(JOBS)
 
-demo: build
+# The demo needs the library and the CLI only, not the test suite.
+demo: configure
+	cmake --build --preset $(PRESET) -j $(JOBS) --target torchinit_cli
 	$(CLI) demo
 
+# Every test but the package consumers (label `package`: they configure and build projects that
+# use torchinit, one of them compiling the library again); `make test-package` and CI run them.
 test: build
-	ctest --preset $(PRESET)
+	ctest --preset $(PRESET) -LE package
+
+test-package: build
+	ctest --preset $(PRESET) -L package
 
 bench: deps
 	cmake --preset release -DTORCHINIT_BUILD_BENCH=ON

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "gaussian.h"
 #include "spec_args.h"
 #include "torchinit/gauss_hermite.h"
 #include "torchinit/spec.h"
@@ -42,8 +43,7 @@ using detail::ActivationModel;
 using Fn = ActivationModel::Fn;
 
 constexpr double kPi = 3.141592653589793238462643383279502884;
-constexpr double kInvSqrt2Pi = 0.398942280401432677939946059934381868;
-constexpr double kSqrt1_2 = 0.707106781186547524400844362104849039;
+using detail::kInvSqrt2Pi;
 constexpr int kNodes = 128;  // Gauss–Hermite nodes
 // exp(-t^2/2) underflows to 0 in double past t = 38.6; integrands are cut there (no inf * 0).
 constexpr double kTail = 38.5;
@@ -57,7 +57,7 @@ constexpr double kTol = 1e-11;
 constexpr double kTiny = std::numeric_limits<double>::min();
 
 double density(double t) { return kInvSqrt2Pi * std::exp(-0.5 * t * t); }
-double normal_cdf(double x) { return 0.5 * std::erfc(-x * kSqrt1_2); }
+using detail::normal_cdf;
 
 // E[e^{tZ}; Z < 0] = e^{t^2/2} Phi(-t) for t >= 0, without overflow: erfc directly while the
 // product stays in range, else the Mills ratio Phi(-t)/phi(t) by its continued fraction

@@ -10,14 +10,14 @@
 #include <cmath>
 #include <limits>
 
+#include "gaussian.h"
+
 namespace torchinit {
 namespace {
 
-constexpr double kSqrt2 = 1.4142135623730950488016887242097;
-constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;
-
-double normal_pdf(double z) { return std::isinf(z) ? 0.0 : kInvSqrt2Pi * std::exp(-0.5 * z * z); }
-double normal_cdf(double z) { return 0.5 * std::erfc(-z / kSqrt2); }
+using detail::kSqrt2;
+using detail::normal_cdf;
+using detail::normal_pdf;
 
 // Raw moments E[Z^k], k = 0..4, of N(0,1) truncated to [alpha, beta], by the recursion
 // m_k = (k-1) m_{k-2} + (alpha^{k-1} phi(alpha) - beta^{k-1} phi(beta)) / Z
@@ -82,7 +82,7 @@ std::array<double, 4> truncated_standard_moments(double alpha, double beta) {
   return out;
 }
 
-std::string format_number(double x) { return fmt::format("{:.6g}", x); }
+std::string six_digits(double x) { return fmt::format("{:.6g}", x); }
 
 }  // namespace
 
@@ -369,7 +369,7 @@ double Distribution::param(const std::string& name) const {
 std::string Distribution::str() const {
   std::string out = family_ + "(";
   for (size_t i = 0; i < params_.size(); ++i)
-    out += (i ? ", " : "") + params_[i].first + "=" + format_number(params_[i].second);
+    out += (i ? ", " : "") + params_[i].first + "=" + six_digits(params_[i].second);
   return out + ")";
 }
 

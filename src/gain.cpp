@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "gaussian.h"
 #include "torchinit/gauss_hermite.h"
 #include "torchinit/spec.h"
 
@@ -17,7 +18,7 @@ const std::vector<std::string>& linear_names() {
   return names;
 }
 
-double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+using detail::normal_cdf;
 
 // E[elu_alpha(Z)^2] in closed form: E[Z^2; Z>0] = 1/2 and, with E[e^{tZ}; Z<0] = e^{t^2/2} Phi(-t),
 // E[alpha^2 (e^Z - 1)^2; Z<0] = alpha^2 (e^2 Phi(-2) - 2 e^{1/2} Phi(-1) + 1/2).

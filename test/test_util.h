@@ -111,6 +111,11 @@ inline ::testing::AssertionResult SamplesMatch(const at::Tensor& t, const Distri
   return SamplesMatch(to_doubles(t), d, alpha);
 }
 
+inline constexpr double kPi = 3.141592653589793238462643383279502884;
+
+// The standard normal density, written out independently of the library's.
+inline double normal_pdf(double z) { return std::exp(-0.5 * z * z) / std::sqrt(2 * kPi); }
+
 // The message of the c10::Error that `fn` throws (without backtrace), or "" with a test failure
 // if it throws nothing.
 template <typename Fn>

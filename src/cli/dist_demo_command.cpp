@@ -26,7 +26,7 @@ namespace {
 // Largest --rows and --cols: each fits int32, their product int64.
 constexpr int64_t kMaxLinearSize = (int64_t{1} << 31) - 1;
 
-struct DemoArgs {
+struct DistDemoArgs {
   int world = 4;
   uint64_t seed = 1;
   int timeout_s = 60;
@@ -56,7 +56,7 @@ struct Group {
   std::vector<Param> params;
 };
 
-int run_rank(int rank, const DemoArgs& a, const std::string& store,
+int run_rank(int rank, const DistDemoArgs& a, const std::string& store,
              const std::vector<Group>& groups) {
   using Clock = std::chrono::steady_clock;
   dist::Context ctx(dist::ContextOptions().rank(rank).world_size(a.world).file_store(store).timeout(
@@ -138,7 +138,7 @@ int run_rank(int rank, const DemoArgs& a, const std::string& store,
   return ok ? 0 : 1;
 }
 
-void run(const DemoArgs& a) {
+void run(const DistDemoArgs& a) {
   // The ranges of each option were checked while parsing.
   TORCH_CHECK(a.rows >= a.world && a.cols >= a.world,
               "torchinit dist-demo: --rows and --cols must be >= --world-size");
@@ -182,7 +182,7 @@ void run(const DemoArgs& a) {
 }  // namespace
 
 void add_dist_demo_command(CLI::App& app) {
-  auto args = std::make_shared<DemoArgs>();
+  auto args = std::make_shared<DistDemoArgs>();
   CLI::App* cmd = app.add_subcommand(
       "dist-demo",
       "Fork N local ranks (Gloo on 127.0.0.1), init sharded ResNet-50 convs and a large Linear, "

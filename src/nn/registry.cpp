@@ -29,7 +29,7 @@ std::string where(const std::string& source, int column) {
 
 std::string where(const Spec& spec, int column) { return where(spec.source(), column); }
 
-std::string format_number(double x) { return SpecValue::of_number(x).str(); }
+std::string spec_number(double x) { return SpecValue::of_number(x).str(); }
 
 // "number 2.5", "identifier relu", "list [1, 2]" for "got ..." in messages.
 std::string got(const SpecValue& v) {
@@ -53,8 +53,8 @@ bool is_integer(const SpecValue& v) {
 
 // ">= 1" or "in [0, 1]" for the bounds of an argument.
 std::string range_text(double min, double max) {
-  if (max >= ModelArg::kMaxSize) return ">= " + format_number(min);
-  return "in [" + format_number(min) + ", " + format_number(max) + "]";
+  if (max >= ModelArg::kMaxSize) return ">= " + spec_number(min);
+  return "in [" + spec_number(min) + ", " + spec_number(max) + "]";
 }
 
 // An integer for an Int argument or an IntList element; `what` names it in errors.

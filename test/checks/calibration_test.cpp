@@ -46,8 +46,8 @@ constexpr double kDefaultAlpha = 1e-6;   // CheckOptions' default, the alpha of 
 // A double as a spec argument, exactly (std::to_string keeps 6 decimals only).
 std::string num(double x) { return fmt::format("{:.17g}", x); }
 
-at::Tensor make(const Shape& shape, const std::string& spec, uint64_t seed,
-                at::ScalarType dtype = at::kFloat) {
+at::Tensor calibration_tensor(const Shape& shape, const std::string& spec, uint64_t seed,
+                              at::ScalarType dtype = at::kFloat) {
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
   torchinit::init_(t, spec, InitOptions().seed(seed).key("calibration"));
   return t;
@@ -88,7 +88,7 @@ const NullCounts& null_counts() {
     const auto& cases = null_cases();
     for (int64_t i = 0; i < kNullRuns; ++i) {
       const NullCase& k = cases[i % cases.size()];
-      const at::Tensor t = make(k.shape, k.spec, 100000 + uint64_t(i));
+      const at::Tensor t = calibration_tensor(k.shape, k.spec, 100000 + uint64_t(i));
       const CheckResult r = check(t, k.spec, CheckOptions().alpha(kNullAlpha));
       if (r.rejected()) ++c.rejected_at_001;
       for (const auto& s : r.statistics())
@@ -182,7 +182,8 @@ TEST(Power, DetectsAFivePercentVarianceErrorAtFiftyThousand) {
     EXPECT_GE(power, 0.99) << "theory: the variance statistic alone has power " << power;
     int64_t detected = 0;
     for (int64_t s = 0; s < c.seeds; ++s) {
-      const CheckResult r = check(make(shape, c.actual, 500000 + uint64_t(s)), promised);
+      const CheckResult r =
+          check(calibration_tensor(shape, c.actual, 500000 + uint64_t(s)), promised);
       ASSERT_FALSE(r.inconclusive()) << r.summary();  // n = 50,000 is above the power limit
       if (r.rejected()) ++detected;
     }
@@ -205,7 +206,7 @@ void expect_told_apart(const std::string& actual, const std::string& promised, c
                        const std::string& expected_statistic = "") {
   SCOPED_TRACE(actual + " checked as " + promised);
   for (int s = 0; s < kSeparationSeeds; ++s) {
-    const at::Tensor t = make(shape, actual, 900 + s);
+    const at::Tensor t = calibration_tensor(shape, actual, 900 + s);
     // Control: each tensor matches its own theory.
     const CheckResult own = check(t, actual);
     EXPECT_TRUE(own.passed()) << own.summary();
@@ -255,7 +256,7 @@ TEST(Power, TellsUniformFromNormalAtEqualVariance) {
   for (const auto& [actual, promised] :
        std::vector<std::pair<std::string, std::string>>{{uniform, normal}, {normal, uniform}}) {
     expect_told_apart(actual, promised, square);
-    const CheckResult r = check(make(square, actual, 1), promised);
+    const CheckResult r = check(calibration_tensor(square, actual, 1), promised);
     EXPECT_TRUE(r.find("variance")->passed) << r.summary();
     EXPECT_FALSE(r.find("ks")->passed) << r.summary();
     EXPECT_FALSE(r.find("anderson_darling")->passed) << r.summary();
@@ -281,7 +282,7 @@ TEST(Power, TellsNormalFromTruncatedNormalAtMatchedVariance) {
 // Q of a normal matrix's QR, without multiplying by sign(diag R) (wide shapes factorized
 // transposed, as torch.nn.init.orthogonal_).
 at::Tensor unsigned_orthogonal(int64_t rows, int64_t cols, uint64_t seed) {
-  at::Tensor a = make({rows, cols}, "normal", seed, at::kDouble);
+  at::Tensor a = calibration_tensor({rows, cols}, "normal", seed, at::kDouble);
   if (rows < cols) a = a.t();
   at::Tensor q = std::get<0>(at::linalg_qr(a));
   if (rows < cols) q = q.t();
@@ -307,7 +308,7 @@ TEST(Power, CatchesAnOrthogonalInitWithoutTheSignFix) {
         std::cout << "[ power ] unsigned QR " << rows << "x" << cols << ": " << sign->detail
                   << "\n";
       // The library's own orthogonal init of the same shape passes.
-      const at::Tensor good = make({rows, cols}, "orthogonal", 700 + s);
+      const at::Tensor good = calibration_tensor({rows, cols}, "orthogonal", 700 + s);
       EXPECT_TRUE(check(good, "orthogonal").passed()) << check(good, "orthogonal").summary();
     }
   }

@@ -42,8 +42,8 @@ using torchinit::Distribution;
 using torchinit::InitOptions;
 using Shape = std::vector<int64_t>;
 
-at::Tensor make(const Shape& shape, const std::string& spec, uint64_t seed,
-                at::ScalarType dtype = at::kFloat) {
+at::Tensor check_tensor(const Shape& shape, const std::string& spec, uint64_t seed,
+                        at::ScalarType dtype = at::kFloat) {
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
   torchinit::init_(t, spec, InitOptions().seed(seed).key("w"));
   return t;
@@ -76,7 +76,7 @@ TEST(CheckStatistics, ContinuousFamiliesGetMomentsAndShapeTests) {
   for (const std::string spec :
        {"uniform(a=-1, b=1)", "normal(std=0.02)", "trunc_normal(std=0.02, a=-0.04, b=0.04)"}) {
     SCOPED_TRACE(spec);
-    const CheckResult r = check(make({256, 256}, spec, 11), spec);
+    const CheckResult r = check(check_tensor({256, 256}, spec, 11), spec);
     EXPECT_EQ(names(r), expected);
     EXPECT_TRUE(r.passed()) << r.summary();
     // The check's alpha is shared by Bonferroni: the statistics' alphas add up to it.
@@ -89,7 +89,8 @@ TEST(CheckStatistics, ContinuousFamiliesGetMomentsAndShapeTests) {
 }
 
 TEST(CheckStatistics, OrthogonalGetsOrthogonalityDiagSignAndKs) {
-  const CheckResult r = check(make({128, 256}, "orthogonal(gain=2)", 3), "orthogonal(gain=2)");
+  const CheckResult r =
+      check(check_tensor({128, 256}, "orthogonal(gain=2)", 3), "orthogonal(gain=2)");
   EXPECT_EQ(names(r), (std::vector<std::string>{"orthogonality", "diag_sign", "ks"}));
   EXPECT_TRUE(r.passed()) << r.summary();
   const auto* o = r.find("orthogonality");
@@ -104,7 +105,7 @@ TEST(CheckStatistics, OrthogonalGetsOrthogonalityDiagSignAndKs) {
 
 TEST(CheckStatistics, SparseGetsZerosPerColumnAndTheMarginalOfTheNonzeros) {
   const std::string spec = "sparse(sparsity=0.1, std=0.01)";
-  const CheckResult r = check(make({200, 100}, spec, 5), spec);
+  const CheckResult r = check(check_tensor({200, 100}, spec, 5), spec);
   EXPECT_EQ(names(r), (std::vector<std::string>{"zeros_per_column", "mean", "variance", "ks",
                                                 "anderson_darling"}));
   EXPECT_TRUE(r.passed()) << r.summary();
@@ -124,7 +125,7 @@ TEST(CheckStatistics, ExactFamiliesGetOneExactStatistic) {
                                          {"dirac", {8, 4, 3, 3}},
                                          {"dirac(groups=2)", {8, 4, 5}}}) {
     SCOPED_TRACE(c.spec);
-    const CheckResult r = check(make(c.shape, c.spec, 1), c.spec);
+    const CheckResult r = check(check_tensor(c.shape, c.spec, 1), c.spec);
     ASSERT_EQ(names(r), std::vector<std::string>{"exact"});
     EXPECT_TRUE(r.passed()) << r.summary();
     EXPECT_FALSE(r.inconclusive());
@@ -156,7 +157,7 @@ TEST(CheckPasses, ManyShapesAndSpecs) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.spec);
-    const at::Tensor t = make(c.shape, c.spec, 20240501);
+    const at::Tensor t = check_tensor(c.shape, c.spec, 20240501);
     const CheckResult r = check(t, c.spec);
     EXPECT_TRUE(r.passed()) << r.summary();
     EXPECT_FALSE(r.rejected());
@@ -176,7 +177,7 @@ TEST(CheckPasses, EveryFloatingDtype) {
     for (const auto dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16}) {
       if (dtype == at::kBFloat16 && spec.find("uniform") != std::string::npos) continue;
       SCOPED_TRACE(spec + " " + std::string(c10::toString(dtype)));
-      const at::Tensor t = make({256, 256}, spec, 77, dtype);
+      const at::Tensor t = check_tensor({256, 256}, spec, 77, dtype);
       ASSERT_EQ(t.scalar_type(), dtype);
       const CheckResult r = check(t, spec);
       EXPECT_TRUE(r.passed()) << r.summary();
@@ -185,13 +186,14 @@ TEST(CheckPasses, EveryFloatingDtype) {
   // Exact families compare with the value as the dtype stores it (0.1 is not a float16).
   for (const auto dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16}) {
     SCOPED_TRACE(c10::toString(dtype));
-    EXPECT_TRUE(check(make({16, 16}, "constant(val=0.1)", 1, dtype), "constant(val=0.1)").passed());
-    EXPECT_TRUE(check(make({16, 16}, "eye", 1, dtype), "eye").passed());
+    EXPECT_TRUE(
+        check(check_tensor({16, 16}, "constant(val=0.1)", 1, dtype), "constant(val=0.1)").passed());
+    EXPECT_TRUE(check(check_tensor({16, 16}, "eye", 1, dtype), "eye").passed());
   }
   // Orthogonality's tolerance grows with the dtype's epsilon.
   for (const auto dtype : {at::kDouble, at::kHalf, at::kBFloat16}) {
     SCOPED_TRACE(c10::toString(dtype));
-    const CheckResult r = check(make({128, 128}, "orthogonal", 9, dtype), "orthogonal");
+    const CheckResult r = check(check_tensor({128, 128}, "orthogonal", 9, dtype), "orthogonal");
     EXPECT_TRUE(r.passed()) << r.summary();
   }
 }
@@ -207,7 +209,7 @@ TEST(CheckPasses, EveryFloatingDtype) {
 TEST(CheckPasses, BFloat16UniformAtTheSupportEnds) {
   for (const std::string spec : {"uniform(a=-1, b=1)", "kaiming_uniform(nonlinearity=relu)"}) {
     SCOPED_TRACE(spec);
-    const at::Tensor t = make({256, 256}, spec, 77, at::kBFloat16);
+    const at::Tensor t = check_tensor({256, 256}, spec, 77, at::kBFloat16);
     const Distribution d = torchinit::theory(spec, t.sizes());
     // The cause: values on or past the ends of the support, where F is 0 or 1.
     const at::Tensor f = t.to(at::kDouble);
@@ -232,7 +234,7 @@ TEST(CheckPasses, NonContiguousInput) {
   // The untouched columns stay zero, so checking the buffer must fail: the check reads the view.
   EXPECT_TRUE(check(buffer, "normal(std=0.3)").rejected());
 
-  const at::Tensor t = make({128, 512}, "xavier_uniform", 8).t();
+  const at::Tensor t = check_tensor({128, 512}, "xavier_uniform", 8).t();
   ASSERT_FALSE(t.is_contiguous());
   r = check(t, "xavier_uniform");  // fans swap, 2/(fan_in + fan_out) does not change
   EXPECT_TRUE(r.passed()) << r.summary();
@@ -260,7 +262,7 @@ TEST(CheckFails, WrongConstant) {
 }
 
 TEST(CheckFails, PerturbedEye) {
-  at::Tensor t = make({64, 64}, "eye", 0);
+  at::Tensor t = check_tensor({64, 64}, "eye", 0);
   t[3][3] = 0.999;
   t[10][20] = 1e-7;
   const CheckResult r = check(t, "eye");
@@ -270,7 +272,7 @@ TEST(CheckFails, PerturbedEye) {
 }
 
 TEST(CheckFails, DiracWithOneTapMoved) {
-  at::Tensor t = make({8, 4, 3, 3}, "dirac", 0);
+  at::Tensor t = check_tensor({8, 4, 3, 3}, "dirac", 0);
   ASSERT_EQ(t[2][2][1][1].item<float>(), 1.0f);
   t[2][2][1][1] = 0;
   t[2][2][0][1] = 1;
@@ -282,7 +284,7 @@ TEST(CheckFails, DiracWithOneTapMoved) {
 
 TEST(CheckFails, SparseWithOneColumnChanged) {
   const std::string spec = "sparse(sparsity=0.1, std=0.01)";  // 20 zeros in each of 100 columns
-  at::Tensor t = make({200, 100}, spec, 5);
+  at::Tensor t = check_tensor({200, 100}, spec, 5);
   ASSERT_TRUE(check(t, spec).passed());
   t.select(1, 37).fill_(0.01);  // column 37 now has no zeros at all
   const CheckResult r = check(t, spec);
@@ -294,7 +296,7 @@ TEST(CheckFails, SparseWithOneColumnChanged) {
   EXPECT_THAT(r.summary(), HasSubstr("1 of 100 columns do not have exactly 20 zeros"));
 
   // One zero too many in one column is caught as well.
-  at::Tensor u = make({200, 100}, spec, 6);
+  at::Tensor u = check_tensor({200, 100}, spec, 6);
   at::Tensor col = u.select(1, 0);
   const int64_t row = col.ne(0).nonzero()[0][0].item<int64_t>();
   col[row] = 0;
@@ -304,7 +306,7 @@ TEST(CheckFails, SparseWithOneColumnChanged) {
 TEST(CheckFails, NanMakesTheFiniteStatisticFail) {
   for (const auto dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16}) {
     SCOPED_TRACE(c10::toString(dtype));
-    at::Tensor t = make({128, 128}, "normal(std=0.02)", 3, dtype);
+    at::Tensor t = check_tensor({128, 128}, "normal(std=0.02)", 3, dtype);
     t[5][7] = std::numeric_limits<double>::quiet_NaN();
     t[100][1] = std::numeric_limits<double>::infinity();
     const CheckResult r = check(t, "normal(std=0.02)");
@@ -317,14 +319,14 @@ TEST(CheckFails, NanMakesTheFiniteStatisticFail) {
   at::Tensor z = at::zeros({16, 16});
   z[0][0] = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(names(check(z, "zeros")), std::vector<std::string>{"finite"});
-  at::Tensor q = make({64, 64}, "orthogonal", 2);
+  at::Tensor q = check_tensor({64, 64}, "orthogonal", 2);
   q[1][2] = std::numeric_limits<double>::quiet_NaN();
   EXPECT_TRUE(check(q, "orthogonal").rejected());
 }
 
 TEST(CheckFails, WrongScaleFailsTheVarianceStatistic) {
   // Twice the promised std: s^2 / sigma^2 = 4, hundreds of standard errors away.
-  const at::Tensor t = make({256, 256}, "normal(std=0.04)", 12);
+  const at::Tensor t = check_tensor({256, 256}, "normal(std=0.04)", 12);
   const CheckResult r = check(t, "normal(std=0.02)");
   EXPECT_TRUE(r.rejected());
   const auto* v = r.find("variance");
@@ -341,7 +343,7 @@ TEST(CheckFails, WrongScaleFailsTheVarianceStatistic) {
 }
 
 TEST(CheckFails, ShiftedMeanFailsTheMeanStatistic) {
-  const at::Tensor t = make({256, 256}, "normal(mean=0.001, std=0.02)", 13);
+  const at::Tensor t = check_tensor({256, 256}, "normal(mean=0.001, std=0.02)", 13);
   const CheckResult r = check(t, "normal(std=0.02)");
   // 0.001 / (0.02 / 256) = 12.8 standard errors; the critical z at 2.5e-7 is about 5.16.
   EXPECT_FALSE(r.find("mean")->passed) << r.summary();
@@ -349,7 +351,7 @@ TEST(CheckFails, ShiftedMeanFailsTheMeanStatistic) {
 }
 
 TEST(CheckFails, OrthogonalWithWrongGainFailsOrthogonality) {
-  const at::Tensor t = make({64, 128}, "orthogonal(gain=1.01)", 1);
+  const at::Tensor t = check_tensor({64, 128}, "orthogonal(gain=1.01)", 1);
   const CheckResult r = check(t, "orthogonal");
   EXPECT_TRUE(r.rejected());
   const auto* o = r.find("orthogonality");
@@ -363,7 +365,7 @@ TEST(CheckFails, OrthogonalWithWrongGainFailsOrthogonality) {
 // Inconclusive at small n
 
 TEST(CheckInconclusive, FiftyUniformElements) {
-  const at::Tensor t = make({50}, "uniform(a=-1, b=1)", 1);
+  const at::Tensor t = check_tensor({50}, "uniform(a=-1, b=1)", 1);
   const CheckResult r = check(t, "uniform(a=-1, b=1)");
   EXPECT_TRUE(r.inconclusive());
   EXPECT_FALSE(r.passed());
@@ -383,25 +385,25 @@ TEST(CheckInconclusive, ThePowerThresholdFollowsTheTheory) {
                    torchinit::stats::normal_quantile_two_sided(2 * (1 - 0.99));
   const double n_needed = 0.8 * (z / 0.1) * (z / 0.1);  // ~4600
   const int64_t below = int64_t(n_needed * 0.9), above = int64_t(n_needed * 1.1);
-  EXPECT_TRUE(check(make({below}, "uniform", 2), "uniform").inconclusive());
-  const CheckResult r = check(make({above}, "uniform", 2), "uniform");
+  EXPECT_TRUE(check(check_tensor({below}, "uniform", 2), "uniform").inconclusive());
+  const CheckResult r = check(check_tensor({above}, "uniform", 2), "uniform");
   EXPECT_TRUE(r.passed()) << r.summary();
   // A looser power requirement makes the small sample conclusive.
-  EXPECT_TRUE(
-      check(make({below}, "uniform", 2), "uniform", CheckOptions().detectable_variance_error(0.2))
-          .passed());
+  EXPECT_TRUE(check(check_tensor({below}, "uniform", 2), "uniform",
+                    CheckOptions().detectable_variance_error(0.2))
+                  .passed());
 }
 
 TEST(CheckInconclusive, ExactFamiliesAreNeverInconclusive) {
   EXPECT_TRUE(check(at::zeros({1}), "zeros").passed());
-  EXPECT_TRUE(check(make({2, 2}, "eye", 0), "eye").passed());
+  EXPECT_TRUE(check(check_tensor({2, 2}, "eye", 0), "eye").passed());
 }
 
 // ---------------------------------------------------------------------------------------------
 // summary() and json()
 
 TEST(CheckReport, SummaryCarriesEveryStatisticsNumbers) {
-  const CheckResult r = check(make({128, 128}, "normal(std=0.5)", 1), "normal(std=0.5)");
+  const CheckResult r = check(check_tensor({128, 128}, "normal(std=0.5)", 1), "normal(std=0.5)");
   ASSERT_TRUE(r.passed()) << r.summary();
   const std::string s = r.summary();
   EXPECT_THAT(s, StartsWith("PASS normal(mean=0, std=0.5) n=16384 alpha=1e-06"));
@@ -416,7 +418,7 @@ TEST(CheckReport, SummaryCarriesEveryStatisticsNumbers) {
 }
 
 TEST(CheckReport, JsonHasVerdictAndStatistics) {
-  const CheckResult ok = check(make({128, 128}, "uniform", 1), "uniform");
+  const CheckResult ok = check(check_tensor({128, 128}, "uniform", 1), "uniform");
   const std::string j = ok.json();
   EXPECT_EQ(j.front(), '{');
   EXPECT_EQ(j.back(), '}');
@@ -445,7 +447,7 @@ TEST(TensorMoments, EqualsATwoPassReferenceInDouble) {
   // 300,000 elements: several 65,536-element chunks and a partial one.
   for (const auto dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16}) {
     SCOPED_TRACE(c10::toString(dtype));
-    const at::Tensor t = make({300000}, "normal(mean=3, std=0.5)", 21, dtype);
+    const at::Tensor t = check_tensor({300000}, "normal(mean=3, std=0.5)", 21, dtype);
     const at::Tensor d = t.to(at::kDouble).contiguous();
     const double* x = d.data_ptr<double>();
     const int64_t n = d.numel();
@@ -471,7 +473,7 @@ TEST(TensorMoments, EqualsATwoPassReferenceInDouble) {
 }
 
 TEST(TensorMoments, NonContiguousEqualsContiguous) {
-  const at::Tensor t = make({600, 500}, "uniform(a=-2, b=3)", 22).t();
+  const at::Tensor t = check_tensor({600, 500}, "uniform(a=-2, b=3)", 22).t();
   ASSERT_FALSE(t.is_contiguous());
   const auto a = torchinit::tensor_moments(t), b = torchinit::tensor_moments(t.contiguous());
   EXPECT_EQ(a.n, b.n);
@@ -481,7 +483,7 @@ TEST(TensorMoments, NonContiguousEqualsContiguous) {
 }
 
 TEST(TensorMoments, IdenticalAtOneAndTwoThreads) {
-  const at::Tensor t = make({1000003}, "normal(std=2)", 23);
+  const at::Tensor t = check_tensor({1000003}, "normal(std=2)", 23);
   const int before = at::get_num_threads();
   at::set_num_threads(1);
   const auto one = torchinit::tensor_moments(t);
@@ -516,7 +518,7 @@ TEST(CheckErrors, ZeroElementTensors) {
 }
 
 TEST(CheckErrors, AlphaOutsideTheOpenUnitInterval) {
-  const at::Tensor t = make({64, 64}, "normal", 1);
+  const at::Tensor t = check_tensor({64, 64}, "normal", 1);
   for (const double alpha : {0.0, 1.0, -0.01, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
     SCOPED_TRACE(alpha);
     EXPECT_THAT(error_of([&] { check(t, "normal", CheckOptions().alpha(alpha)); }),
@@ -530,7 +532,7 @@ TEST(CheckErrors, AlphaOutsideTheOpenUnitInterval) {
 // Every option is validated with its name, range and the value given (shape_sample(-1) used to
 // throw std::length_error, power(1.5) a boost exception; detectable_variance_error(-0.1) passed).
 TEST(CheckErrors, EveryOptionOutOfRangeIsNamed) {
-  const at::Tensor t = make({64, 64}, "normal", 1);
+  const at::Tensor t = check_tensor({64, 64}, "normal", 1);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   struct Case {
     CheckOptions options;

@@ -13,16 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
 
 namespace st = torchinit::stats;
 using ::testing::StartsWith;
 
-constexpr double kPi = 3.14159265358979323846;
+using torchinit::testutil::kPi;
 
 // The message of the std::invalid_argument that `fn` throws, or "" (with a failure) if none.
 template <typename Fn>
-std::string error_of(Fn&& fn) {
+std::string invalid_argument_of(Fn&& fn) {
   try {
     fn();
   } catch (const std::invalid_argument& e) {
@@ -217,11 +219,11 @@ TEST(StatsMoments, ConstantDataHasExactlyZeroVariance) {
 TEST(StatsMoments, Errors) {
   st::Moments m;
   m.add(1.0);
-  EXPECT_THAT(error_of([&] { m.sample_variance(); }),
+  EXPECT_THAT(invalid_argument_of([&] { m.sample_variance(); }),
               StartsWith("torchinit::stats::Moments::sample_variance: "));
-  EXPECT_THAT(error_of([&] { m.central_moment(5); }),
+  EXPECT_THAT(invalid_argument_of([&] { m.central_moment(5); }),
               StartsWith("torchinit::stats::Moments::central_moment: "));
-  EXPECT_THAT(error_of([] { st::moments(static_cast<const double*>(nullptr), 3); }),
+  EXPECT_THAT(invalid_argument_of([] { st::moments(static_cast<const double*>(nullptr), 3); }),
               StartsWith("torchinit::stats::moments: "));
   EXPECT_EQ(st::moments(static_cast<const float*>(nullptr), 0).n, 0);
 }
@@ -244,9 +246,9 @@ TEST(StatsNormal, TailsAndQuantiles) {
   for (double alpha : {1e-300, 1e-12, 0.5}) {
     EXPECT_NEAR(st::normal_two_sided_p(st::normal_quantile_two_sided(alpha)) / alpha, 1.0, 1e-12);
   }
-  EXPECT_THAT(error_of([] { st::normal_quantile_two_sided(0.0); }),
+  EXPECT_THAT(invalid_argument_of([] { st::normal_quantile_two_sided(0.0); }),
               StartsWith("torchinit::stats::normal_quantile_two_sided: "));
-  EXPECT_THAT(error_of([] { st::normal_two_sided_p(std::nan("")); }),
+  EXPECT_THAT(invalid_argument_of([] { st::normal_two_sided_p(std::nan("")); }),
               StartsWith("torchinit::stats::normal_two_sided_p: "));
 }
 
@@ -299,13 +301,13 @@ TEST(StatsZTest, SizeAndPowerOnLargeSamples) {
 TEST(StatsZTest, Errors) {
   st::Moments m;
   m.add(0.0);
-  EXPECT_THAT(error_of([&] { st::variance_z(m, 1.0, 3.0); }),
+  EXPECT_THAT(invalid_argument_of([&] { st::variance_z(m, 1.0, 3.0); }),
               StartsWith("torchinit::stats::variance_z: "));
-  EXPECT_THAT(error_of([] { st::variance_of_sample_variance(1, 1.0, 3.0); }),
+  EXPECT_THAT(invalid_argument_of([] { st::variance_of_sample_variance(1, 1.0, 3.0); }),
               StartsWith("torchinit::stats::variance_of_sample_variance: "));
-  EXPECT_THAT(error_of([] { st::variance_of_sample_variance(10, 1.0, 0.5); }),
+  EXPECT_THAT(invalid_argument_of([] { st::variance_of_sample_variance(10, 1.0, 0.5); }),
               StartsWith("torchinit::stats::variance_of_sample_variance: "));
-  EXPECT_THAT(error_of([] { st::mean_z(st::Moments(), 0.0, 1.0); }),
+  EXPECT_THAT(invalid_argument_of([] { st::mean_z(st::Moments(), 0.0, 1.0); }),
               StartsWith("torchinit::stats::mean_z: "));
 }
 
@@ -436,17 +438,17 @@ TEST(StatsKolmogorov, CalibratedUnderH0) {
 }
 
 TEST(StatsKolmogorov, Errors) {
-  EXPECT_THAT(error_of([] {
+  EXPECT_THAT(invalid_argument_of([] {
                 st::ks_statistic({0.2, 0.1}, uniform_cdf);
               }),
               StartsWith("torchinit::stats::ks_statistic: "));
-  EXPECT_THAT(error_of([] { st::ks_statistic({}, uniform_cdf); }),
+  EXPECT_THAT(invalid_argument_of([] { st::ks_statistic({}, uniform_cdf); }),
               StartsWith("torchinit::stats::ks_statistic: "));
-  EXPECT_THAT(error_of([] {
+  EXPECT_THAT(invalid_argument_of([] {
                 st::ks_statistic({0.1, std::nan("")}, uniform_cdf);
               }),
               StartsWith("torchinit::stats::ks_statistic: "));
-  EXPECT_THAT(error_of([] { st::kolmogorov_p(0.1, 0); }),
+  EXPECT_THAT(invalid_argument_of([] { st::kolmogorov_p(0.1, 0); }),
               StartsWith("torchinit::stats::kolmogorov_p: "));
 }
 
@@ -548,14 +550,15 @@ TEST(StatsAndersonDarling, CalibratedUnderH0) {
 }
 
 TEST(StatsAndersonDarling, Errors) {
-  EXPECT_THAT(error_of([] {
+  EXPECT_THAT(invalid_argument_of([] {
                 st::anderson_darling_statistic({0.3, 0.2}, uniform_cdf);
               }),
               StartsWith("torchinit::stats::anderson_darling_statistic: "));
-  EXPECT_THAT(
-      error_of([] { st::anderson_darling_statistic({0.3}, [](double) { return std::nan(""); }); }),
-      StartsWith("torchinit::stats::anderson_darling_statistic: "));
-  EXPECT_THAT(error_of([] { st::anderson_darling_p(1.0, 0); }),
+  EXPECT_THAT(invalid_argument_of([] {
+                st::anderson_darling_statistic({0.3}, [](double) { return std::nan(""); });
+              }),
+              StartsWith("torchinit::stats::anderson_darling_statistic: "));
+  EXPECT_THAT(invalid_argument_of([] { st::anderson_darling_p(1.0, 0); }),
               StartsWith("torchinit::stats::anderson_darling_p: "));
 }
 
@@ -580,15 +583,15 @@ TEST(StatsChiSquare, HandExample) {
 }
 
 TEST(StatsChiSquare, Errors) {
-  EXPECT_THAT(error_of([] {
+  EXPECT_THAT(invalid_argument_of([] {
                 st::chi_square({1, 2}, {1, 2, 3});
               }),
               StartsWith("torchinit::stats::chi_square: "));
-  EXPECT_THAT(error_of([] {
+  EXPECT_THAT(invalid_argument_of([] {
                 st::chi_square({1, 2}, {1, 2}, 1);
               }),
               StartsWith("torchinit::stats::chi_square: "));
-  EXPECT_THAT(error_of([] {
+  EXPECT_THAT(invalid_argument_of([] {
                 st::chi_square({1, 2, 3}, {1, 0, 3});
               }),
               StartsWith("torchinit::stats::chi_square: "));
@@ -651,11 +654,11 @@ TEST(StatsBinomial, TailsAreBoundedAndTight) {
 }
 
 TEST(StatsBinomial, Errors) {
-  EXPECT_THAT(error_of([] { st::binomial_interval(10, 1.5, 0.05); }),
+  EXPECT_THAT(invalid_argument_of([] { st::binomial_interval(10, 1.5, 0.05); }),
               StartsWith("torchinit::stats::binomial_interval: "));
-  EXPECT_THAT(error_of([] { st::binomial_interval(10, 0.5, 0.0); }),
+  EXPECT_THAT(invalid_argument_of([] { st::binomial_interval(10, 0.5, 0.0); }),
               StartsWith("torchinit::stats::binomial_interval: "));
-  EXPECT_THAT(error_of([] { st::binomial_interval(-1, 0.5, 0.05); }),
+  EXPECT_THAT(invalid_argument_of([] { st::binomial_interval(-1, 0.5, 0.05); }),
               StartsWith("torchinit::stats::binomial_interval: "));
 }
 

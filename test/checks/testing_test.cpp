@@ -50,8 +50,8 @@ using Shape = std::vector<int64_t>;
 // No message may come near a tensor printout: a 256x256 tensor has 65,536 numbers.
 constexpr size_t kMaxMessage = 2000;
 
-at::Tensor make(const Shape& shape, const std::string& spec, uint64_t seed,
-                at::ScalarType dtype = at::kFloat) {
+at::Tensor testing_tensor(const Shape& shape, const std::string& spec, uint64_t seed,
+                          at::ScalarType dtype = at::kFloat) {
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
   torchinit::init_(t, spec, InitOptions().seed(seed).key("w"));
   return t;
@@ -79,18 +79,19 @@ TEST(MatchesTheory, SucceedsOnCorrectInits) {
                                  "trunc_normal(std=0.02, a=-0.04, b=0.04)", "orthogonal",
                                  "sparse(sparsity=0.1)", "eye", "zeros"}) {
     SCOPED_TRACE(spec);
-    const at::Tensor t = make({256, 256}, spec, 3);
+    const at::Tensor t = testing_tensor({256, 256}, spec, 3);
     EXPECT_TRUE(MatchesTheory(t, spec));
     EXPECT_TRUE(MatchesTheory(t, torchinit::theory(spec, t.sizes())));
   }
   // The success message carries the summary, for EXPECT_FALSE users.
-  const auto ok = MatchesTheory(make({256, 256}, "normal", 1), "normal");
+  const auto ok = MatchesTheory(testing_tensor({256, 256}, "normal", 1), "normal");
   ASSERT_TRUE(ok);
   EXPECT_THAT(ok.message(), StartsWith("tensor [256, 256] Float: PASS normal(mean=0, std=1)"));
 }
 
 TEST(MatchesTheory, FailureNamesTheStatisticWithNumbers) {
-  const at::Tensor t = make({256, 256}, "kaiming_uniform(nonlinearity=relu)", 5);  // var 2/256
+  const at::Tensor t =
+      testing_tensor({256, 256}, "kaiming_uniform(nonlinearity=relu)", 5);  // var 2/256
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(MatchesTheory(t, "xavier_uniform")),
                           "tensor [256, 256] Float: FAIL uniform(");
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(MatchesTheory(t, "xavier_uniform")), " outside [");
@@ -110,14 +111,14 @@ TEST(MatchesTheory, FailureNamesTheStatisticWithNumbers) {
 
 TEST(MatchesTheory, OptionsAreHonoured) {
   // The message reports the alpha given (and each statistic's Bonferroni share), not the default.
-  const at::Tensor t = make({256, 256}, "normal(std=0.3)", 2);
+  const at::Tensor t = testing_tensor({256, 256}, "normal(std=0.3)", 2);
   const auto r = MatchesTheory(t, "normal(std=0.3)", CheckOptions().alpha(1e-3));
   EXPECT_THAT(r.message(), HasSubstr("alpha=0.001"));
   EXPECT_THAT(r.message(), HasSubstr("alpha=0.00025"));
 }
 
 TEST(MatchesTheory, InconclusiveFails) {
-  const at::Tensor t = make({50}, "uniform(a=-1, b=1)", 1);
+  const at::Tensor t = testing_tensor({50}, "uniform(a=-1, b=1)", 1);
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(MatchesTheory(t, "uniform(a=-1, b=1)")),
                           "INCONCLUSIVE uniform(a=-1, b=1) n=50");
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(MatchesTheory(t, "uniform(a=-1, b=1)")),
@@ -125,7 +126,7 @@ TEST(MatchesTheory, InconclusiveFails) {
 }
 
 TEST(MatchesTheory, ExactFamilyFailureCountsElements) {
-  at::Tensor t = make({64, 64}, "eye", 0);
+  at::Tensor t = testing_tensor({64, 64}, "eye", 0);
   t[5][6] = 0.5;
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(MatchesTheory(t, "eye")),
                           "exact: 1 of 4096 elements differ from the identity");
@@ -135,16 +136,18 @@ TEST(MatchesTheory, ExactFamilyFailureCountsElements) {
 // HasVarianceNear
 
 TEST(HasVarianceNear, SucceedsAtTheTrueVariance) {
-  EXPECT_TRUE(HasVarianceNear(make({256, 256}, "normal(std=0.1)", 1), 0.01));
-  EXPECT_TRUE(HasVarianceNear(make({256, 256}, "uniform(a=-3, b=3)", 1), 3.0));  // (b-a)^2/12
-  EXPECT_TRUE(HasVarianceNear(make({128, 64, 3, 3}, "kaiming_normal(nonlinearity=relu)", 1),
-                              2.0 / (64 * 9)));
-  EXPECT_TRUE(HasVarianceNear(make({256, 256}, "normal(std=0.1)", 1, at::kBFloat16), 0.01));
+  EXPECT_TRUE(HasVarianceNear(testing_tensor({256, 256}, "normal(std=0.1)", 1), 0.01));
+  EXPECT_TRUE(
+      HasVarianceNear(testing_tensor({256, 256}, "uniform(a=-3, b=3)", 1), 3.0));  // (b-a)^2/12
+  EXPECT_TRUE(HasVarianceNear(
+      testing_tensor({128, 64, 3, 3}, "kaiming_normal(nonlinearity=relu)", 1), 2.0 / (64 * 9)));
+  EXPECT_TRUE(
+      HasVarianceNear(testing_tensor({256, 256}, "normal(std=0.1)", 1, at::kBFloat16), 0.01));
 }
 
 // The helpers validate their CheckOptions like check() (HasVarianceNear read alpha unchecked).
 TEST(HasVarianceNear, InvalidOptionsAreErrors) {
-  const at::Tensor t = make({64, 64}, "normal(std=0.1)", 1);
+  const at::Tensor t = testing_tensor({64, 64}, "normal(std=0.1)", 1);
   for (const auto& options :
        {torchinit::CheckOptions().alpha(2), torchinit::CheckOptions().power(1.5),
         torchinit::CheckOptions().shape_sample(-1)}) {
@@ -167,7 +170,7 @@ TEST(HasVarianceNear, InvalidOptionsAreErrors) {
 }
 
 TEST(HasVarianceNear, FailureMessageHasVarianceIntervalNAndAlpha) {
-  const at::Tensor t = make({256, 256}, "normal(std=0.1)", 4);  // variance 0.01
+  const at::Tensor t = testing_tensor({256, 256}, "normal(std=0.1)", 4);  // variance 0.01
   const double s2 = torchinit::tensor_moments(t).sample_variance();
   // The observed variance as the helper prints it ({:.6g}), outside an interval around 0.0105.
   const std::string observed = fmt::format("variance {:.6g} outside [", s2);
@@ -204,35 +207,36 @@ TEST(HasVarianceNear, TooFewElements) {
 // IsOrthogonal
 
 TEST(IsOrthogonal, SucceedsOnOrthogonalInits) {
-  EXPECT_TRUE(IsOrthogonal(make({256, 256}, "orthogonal", 1)));
-  EXPECT_TRUE(IsOrthogonal(make({64, 256}, "orthogonal", 1)));
-  EXPECT_TRUE(IsOrthogonal(make({256, 64}, "orthogonal", 1)));
-  EXPECT_TRUE(IsOrthogonal(make({32, 16, 3, 3}, "orthogonal", 1)));
-  EXPECT_TRUE(IsOrthogonal(make({128, 128}, "orthogonal(gain=2)", 1), 2.0));
-  EXPECT_TRUE(IsOrthogonal(make({128, 128}, "orthogonal", 1, at::kDouble)));
-  EXPECT_TRUE(IsOrthogonal(make({128, 128}, "eye", 1)));
+  EXPECT_TRUE(IsOrthogonal(testing_tensor({256, 256}, "orthogonal", 1)));
+  EXPECT_TRUE(IsOrthogonal(testing_tensor({64, 256}, "orthogonal", 1)));
+  EXPECT_TRUE(IsOrthogonal(testing_tensor({256, 64}, "orthogonal", 1)));
+  EXPECT_TRUE(IsOrthogonal(testing_tensor({32, 16, 3, 3}, "orthogonal", 1)));
+  EXPECT_TRUE(IsOrthogonal(testing_tensor({128, 128}, "orthogonal(gain=2)", 1), 2.0));
+  EXPECT_TRUE(IsOrthogonal(testing_tensor({128, 128}, "orthogonal", 1, at::kDouble)));
+  EXPECT_TRUE(IsOrthogonal(testing_tensor({128, 128}, "eye", 1)));
   // Orthogonality only: a QR without the Haar sign fix is orthogonal (check() rejects it).
-  const at::Tensor a = make({128, 128}, "normal", 9);
+  const at::Tensor a = testing_tensor({128, 128}, "normal", 9);
   EXPECT_TRUE(IsOrthogonal(std::get<0>(at::linalg_qr(a))));
 }
 
 TEST(IsOrthogonal, FailureCarriesTheErrorAndTheTolerance) {
-  const at::Tensor t = make({128, 128}, "orthogonal(gain=2)", 1);
+  const at::Tensor t = testing_tensor({128, 128}, "orthogonal(gain=2)", 1);
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(IsOrthogonal(t)),
                           "tensor [128, 128] Float: orthogonality max|W W^T/gain^2 - I| = 3 > ");
-  const at::Tensor n = make({128, 256}, "normal(std=0.0625)", 1);
+  const at::Tensor n = testing_tensor({128, 256}, "normal(std=0.0625)", 1);
   const auto r = IsOrthogonal(n);
   ASSERT_FALSE(r);
   EXPECT_THAT(r.message(), ContainsRegex("max\\|W W\\^T/gain\\^2 - I\\| = [0-9.e-]+ > [0-9.e-]+"));
   EXPECT_LT(std::string(r.message()).size(), kMaxMessage);
   // Tall: W^T W.
-  EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(IsOrthogonal(make({256, 64}, "normal", 1))), "W^T W");
+  EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(IsOrthogonal(testing_tensor({256, 64}, "normal", 1))),
+                          "W^T W");
 }
 
 TEST(IsOrthogonal, RejectsOneDimensionalAndNonFinite) {
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(IsOrthogonal(at::zeros({16}))),
                           "orthogonality needs a 2+-D tensor");
-  at::Tensor t = make({64, 64}, "orthogonal", 1);
+  at::Tensor t = testing_tensor({64, 64}, "orthogonal", 1);
   t[0][0] = std::nan("");
   EXPECT_NONFATAL_FAILURE(EXPECT_TRUE(IsOrthogonal(t)), "finite: 1 of 4096 elements");
 }
@@ -241,15 +245,15 @@ TEST(IsOrthogonal, RejectsOneDimensionalAndNonFinite) {
 // FollowsTheory
 
 TEST(FollowsTheory, MatchesCorrectInits) {
-  EXPECT_THAT(make({256, 256}, "xavier_uniform", 1), FollowsTheory("xavier_uniform"));
-  EXPECT_THAT(make({128, 64, 3, 3}, "kaiming_normal(mode=fan_out)", 1),
+  EXPECT_THAT(testing_tensor({256, 256}, "xavier_uniform", 1), FollowsTheory("xavier_uniform"));
+  EXPECT_THAT(testing_tensor({128, 64, 3, 3}, "kaiming_normal(mode=fan_out)", 1),
               FollowsTheory("kaiming_normal(mode=fan_out)"));
-  EXPECT_THAT(make({256, 256}, "kaiming_uniform", 1),
+  EXPECT_THAT(testing_tensor({256, 256}, "kaiming_uniform", 1),
               Not(FollowsTheory("xavier_uniform(gain=0.5)")));
 }
 
 TEST(FollowsTheory, ExplainsAMismatchThroughTheListener) {
-  const at::Tensor t = make({256, 256}, "kaiming_uniform(nonlinearity=relu)", 6);
+  const at::Tensor t = testing_tensor({256, 256}, "kaiming_uniform(nonlinearity=relu)", 6);
   const auto m = FollowsTheory("xavier_uniform");
   ::testing::StringMatchResultListener listener;
   EXPECT_FALSE(m.MatchAndExplain(t, &listener));
@@ -270,7 +274,7 @@ TEST(FollowsTheory, ExplainsAMismatchThroughTheListener) {
 }
 
 TEST(FollowsTheory, ExpectThatFailureCarriesTheExplanation) {
-  const at::Tensor t = make({256, 256}, "kaiming_uniform(nonlinearity=relu)", 6);
+  const at::Tensor t = testing_tensor({256, 256}, "kaiming_uniform(nonlinearity=relu)", 6);
   EXPECT_NONFATAL_FAILURE(EXPECT_THAT(t, FollowsTheory("xavier_uniform")),
                           "Expected: follows the theory of xavier_uniform (alpha=1e-06)");
   EXPECT_NONFATAL_FAILURE(EXPECT_THAT(t, FollowsTheory("xavier_uniform")), "variance 0.00");
@@ -284,7 +288,7 @@ TEST(FollowsTheory, ExpectThatFailureCarriesTheExplanation) {
 // Never a tensor printout
 
 TEST(Messages, StayShortForA256By256Tensor) {
-  const at::Tensor t = make({256, 256}, "kaiming_uniform(nonlinearity=relu)", 7);
+  const at::Tensor t = testing_tensor({256, 256}, "kaiming_uniform(nonlinearity=relu)", 7);
   std::vector<std::string> messages;
   for (auto&& f : {
            failures_of([&] { EXPECT_TRUE(MatchesTheory(t, "xavier_uniform")); }),

@@ -31,7 +31,7 @@ struct ShardCase {
 };
 
 // One case per registered name (at least): odd sizes so that no split is even.
-const std::map<std::string, std::vector<ShardCase>>& cases() {
+const std::map<std::string, std::vector<ShardCase>>& shard_cases() {
   static const std::map<std::string, std::vector<ShardCase>> c = {
       {"chrono", {{"chrono(t_max=100)", {4 * 37}}}},
       {"constant", {{"constant(val=0.5)", {37, 23}}}},
@@ -61,7 +61,7 @@ const std::map<std::string, std::vector<ShardCase>>& cases() {
 
 TEST(Shard, EveryRegisteredInitializerHasACase) {
   for (const std::string& name : torchinit::Registry::global().names())
-    EXPECT_EQ(cases().count(name), 1u) << "initializer '" << name << "' has no shard case";
+    EXPECT_EQ(shard_cases().count(name), 1u) << "initializer '" << name << "' has no shard case";
 }
 
 // Uneven cut points of [0, n): [0, a), [a, b), [b, n) with a, b away from n/3, 2n/3, plus an
@@ -109,7 +109,7 @@ std::string shape_text(const Shape& s) {
 
 TEST(Shard, EverySliceIsBitwiseTheSameSliceOfTheFullInit) {
   int checked = 0;
-  for (const auto& [name, list] : cases()) {
+  for (const auto& [name, list] : shard_cases()) {
     for (const ShardCase& c : list) {
       for (at::ScalarType dtype : {at::kFloat, at::kDouble}) {
         const auto opts = InitOptions().seed(1234).key("layer." + name);

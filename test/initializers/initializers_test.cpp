@@ -70,7 +70,7 @@ struct InitCase {
 const Shape kSquare = {256, 256};
 const Shape kConv = {64, 32, 3, 3};
 
-std::vector<InitCase> cases() {
+std::vector<InitCase> init_cases() {
   const double relu = std::sqrt(2.0);
   return {
       {"uniform",
@@ -232,7 +232,7 @@ std::vector<InitCase> cases() {
 
 TEST(Coverage, EveryRegisteredInitializerHasACase) {
   std::set<std::string> covered;
-  for (const auto& c : cases()) covered.insert(c.name);
+  for (const auto& c : init_cases()) covered.insert(c.name);
   for (const std::string& name : torchinit::Registry::global().names()) {
     // Names added by other tests (registry_test) at run time are theirs to cover.
     if (name.rfind("test_", 0) == 0) continue;
@@ -260,7 +260,7 @@ void PrintTo(const Param& p, std::ostream* os) {
 
 std::vector<Param> params() {
   std::vector<Param> out;
-  for (const auto& c : cases()) {
+  for (const auto& c : init_cases()) {
     for (size_t i = 0; i < c.shapes.size(); ++i) {
       out.push_back({c, c.shapes[i], at::kFloat});
       if (i == 0) {

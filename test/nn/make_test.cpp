@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
 #include "torchinit/nn/mlp.h"
 #include "torchinit/nn/registry.h"
 #include "torchinit/nn/resnet.h"
@@ -26,15 +27,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected a c10::Error";
-  return "";
-}
+using torchinit::testutil::error_of;
 
 // The error of make(spec).
 std::string make_error(const std::string& spec) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
 #include "torchinit/nn/activation_module.h"
 #include "torchinit/nn/basic_block.h"
 #include "torchinit/nn/bottleneck.h"
@@ -30,16 +31,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// The message of the c10::Error `f` throws, or "" (and a test failure) when it throws none.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected a c10::Error";
-  return "";
-}
+using torchinit::testutil::error_of;
 
 int64_t parameter_count(const torch::nn::Module& m) {
   int64_t n = 0;

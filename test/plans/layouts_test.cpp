@@ -34,7 +34,7 @@ using testutil::ContainsAll;
 using testutil::error_of;
 using testutil::same_bytes;
 
-ParamInfo info_of(const tnn::Module& m, const std::string& path) {
+ParamInfo layout_info_of(const tnn::Module& m, const std::string& path) {
   for (auto& p : module_params(m))
     if (p.info.path == path) return p.info;
   ADD_FAILURE() << "no parameter " << path;
@@ -66,15 +66,16 @@ TEST(ModuleLayouts, RolesOfEveryLibTorchType) {
                 tnn::MultiheadAttentionOptions(8, 2).kdim(3).vdim(5).add_bias_kv(true))),
             (Roles{"weight", "weight", "weight", "bias", "bias_kv", "bias_kv", "weight", "bias"}));
   // Cells stack their gates like the full recurrent modules.
-  const ParamInfo cell = info_of(*tnn::LSTMCell(4, 8), "weight_hh");
+  const ParamInfo cell = layout_info_of(*tnn::LSTMCell(4, 8), "weight_hh");
   EXPECT_EQ(cell.layout.blocks, 4);
   EXPECT_EQ(cell.block(0).fans().fan_out, 8);
   // LSTM's projection [proj, H]: fan_in H.
-  const ParamInfo hr = info_of(*tnn::LSTM(tnn::LSTMOptions(4, 8).proj_size(3)), "weight_hr_l0");
+  const ParamInfo hr =
+      layout_info_of(*tnn::LSTM(tnn::LSTMOptions(4, 8).proj_size(3)), "weight_hr_l0");
   EXPECT_EQ(hr.fans().fan_in, 8);
   EXPECT_EQ(hr.fans().fan_out, 3);
   // Bilinear: the bias borrows the weight's fans.
-  EXPECT_EQ(info_of(*tnn::Bilinear(2, 3, 4), "bias").fans().fan_in, 6);
+  EXPECT_EQ(layout_info_of(*tnn::Bilinear(2, 3, 4), "bias").fans().fan_in, 6);
   for (const char* t :
        {"Linear", "Bilinear", "Conv1d", "ConvTranspose3d", "Embedding", "EmbeddingBag",
         "BatchNorm3d", "InstanceNorm2d", "LayerNorm", "GroupNorm", "PReLU", "RNN", "LSTM", "GRU",
@@ -113,9 +114,10 @@ TEST(ModuleLayouts, DescriptionsFromDataMatchTheModules) {
   EXPECT_EQ(w.fans().fan_in, 36);
   EXPECT_EQ(w.fans().fan_out, 72);
   EXPECT_EQ(b.fans().fan_in, 36);
-  EXPECT_EQ(b.torch_default,
-            info_of(*tnn::ConvTranspose2d(tnn::ConvTranspose2dOptions(8, 16, 3).groups(2)), "bias")
-                .torch_default);
+  EXPECT_EQ(
+      b.torch_default,
+      layout_info_of(*tnn::ConvTranspose2d(tnn::ConvTranspose2dOptions(8, 16, 3).groups(2)), "bias")
+          .torch_default);
   ModuleDesc emb;
   emb.type = "Embedding";
   emb.padding_idx = -2;
@@ -156,7 +158,7 @@ struct MyNormalizedLinearImpl : tnn::Module {
 TEST(UnknownTypes, RolesComeFromParameterNamesOnly) {
   WeightNormLinearImpl wn(64, 32);
   EXPECT_EQ(roles_of(wn), (Roles{"unknown", "unknown", "bias"}));
-  const ParamInfo v = info_of(wn, "weight_v");
+  const ParamInfo v = layout_info_of(wn, "weight_v");
   EXPECT_EQ(v.module_type, "WeightNormLinear");
   EXPECT_EQ(v.fans().fan_in, 64);  // the tensor convention
   EXPECT_TRUE(v.torch_default.empty());
@@ -229,7 +231,7 @@ TEST(UserLayouts, DeclaredLayoutsGiveRolesFansAndDefaults) {
   });
   WeightNormLinearImpl wn(64, 32);
   EXPECT_EQ(roles_of(wn), (Roles{"weight", "norm_scale", "bias"}));
-  EXPECT_TRUE(info_of(wn, "weight_v").note.empty());
+  EXPECT_TRUE(layout_info_of(wn, "weight_v").note.empty());
   const Report he = Plan::preset("he").apply(wn, ApplyOptions().seed(4));
   EXPECT_DOUBLE_EQ(he.at("weight_v").theory.std(), std::sqrt(2.0 / 64));
   EXPECT_EQ(he.at("weight_g").spec, "ones");
@@ -243,7 +245,7 @@ TEST(UserLayouts, DeclaredLayoutsGiveRolesFansAndDefaults) {
             std::string::npos);
   EXPECT_TRUE(registry.remove<WeightNormLinearImpl>());
   EXPECT_FALSE(registry.remove<WeightNormLinearImpl>());
-  EXPECT_EQ(info_of(wn, "weight_v").role, "unknown");
+  EXPECT_EQ(layout_info_of(wn, "weight_v").role, "unknown");
   // A declared role must be one of the roles.
   registry.add<MyNormalizedLinearImpl>([] {
     ModuleDesc d;
@@ -263,10 +265,10 @@ struct ScaledLinearImpl : tnn::LinearImpl {
 
 TEST(UserLayouts, DerivedClassesAreTheirLibTorchBaseOrWhatTheyDeclare) {
   ScaledLinearImpl s;
-  const ParamInfo w = info_of(s, "weight");
+  const ParamInfo w = layout_info_of(s, "weight");
   EXPECT_EQ(w.module_type, "Linear");
   EXPECT_EQ(w.module_class, "ScaledLinear");
-  EXPECT_EQ(info_of(s, "bias").fans().fan_in, 12);
+  EXPECT_EQ(layout_info_of(s, "bias").fans().fan_in, 12);
   EXPECT_EQ(Plan::parse("@ScaledLinear.* = zeros").apply(s).at("weight").spec, "zeros");
   EXPECT_EQ(Plan::parse("@Linear.* = zeros").apply(s).at("bias").spec, "zeros");
   // Declared as a LibTorch type with other options: the declaration wins.
@@ -276,7 +278,7 @@ TEST(UserLayouts, DerivedClassesAreTheirLibTorchBaseOrWhatTheyDeclare) {
   as_conv.out_features = 6;
   as_conv.kernel_size = {1};
   LayoutRegistry::global().add<ScaledLinearImpl>(as_conv);
-  EXPECT_EQ(info_of(s, "weight").module_type, "Conv1d");
+  EXPECT_EQ(layout_info_of(s, "weight").module_type, "Conv1d");
   EXPECT_TRUE(LayoutRegistry::global().remove<ScaledLinearImpl>());
 }
 
@@ -288,7 +290,7 @@ TEST(UserLayouts, RegistryIsThreadSafe) {
     readers.emplace_back([&] {
       WeightNormLinearImpl wn(8, 4);
       while (!stop) {
-        const std::string role = info_of(wn, "weight_g").role;
+        const std::string role = layout_info_of(wn, "weight_g").role;
         if (role != "unknown" && role != "norm_scale") ++wrong;
       }
     });

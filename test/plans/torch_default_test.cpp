@@ -92,7 +92,7 @@ Expect standard_normal(std::string glob, std::optional<int64_t> padding_row = st
           }};
 }
 
-std::vector<Case> cases() {
+std::vector<Case> default_cases() {
   std::vector<Case> c;
   c.push_back({"Linear",
                [] { return tnn::Linear(20, 30).ptr(); },
@@ -289,7 +289,7 @@ const Expect* expectation(const Case& c, const std::string& path) {
 
 TEST(TorchDefault, TheoryEqualsAFreshLibTorchModule) {
   const Plan plan = Plan::preset("torch_default");
-  for (const Case& c : cases()) {
+  for (const Case& c : default_cases()) {
     SCOPED_TRACE(c.name);
     torch::manual_seed(11);
     const auto fresh = c.make();
@@ -332,7 +332,7 @@ TEST(TorchDefault, TheoryEqualsAFreshLibTorchModule) {
 }
 
 TEST(TorchDefault, TorchBackendGivesTorchNnInitBytesPerParameter) {
-  for (const Case& c : cases()) {
+  for (const Case& c : default_cases()) {
     SCOPED_TRACE(c.name);
     const auto module = c.make();
     for (const auto& item : module->named_parameters()) {
@@ -353,7 +353,7 @@ TEST(TorchDefault, TorchBackendGivesTorchNnInitBytesPerParameter) {
 
 TEST(TorchDefault, TorchBackendGivesTheConstructorsBytes) {
   int reproduced = 0;
-  for (const Case& c : cases()) {
+  for (const Case& c : default_cases()) {
     if (!c.why_not.empty()) continue;
     SCOPED_TRACE(c.name);
     torch::manual_seed(7);

@@ -45,7 +45,7 @@ struct Case {
 
 // Block-aligned and unaligned starts and lengths around the SIMD widths (8, 16 blocks) and the
 // kernels' chunk (512 blocks), and ranges whose block index crosses 2^32 (counter word 0 wraps).
-std::vector<Case> cases() {
+std::vector<Case> isa_cases() {
   std::vector<Case> out;
   const int64_t wrap32 = int64_t{4} << 32;  // float element of block 2^32
   const int64_t firsts[] = {0, 1, 2, 3, 4, 5, 31, 63, 64, 65, 2047, 2049, 4093};
@@ -116,7 +116,7 @@ TEST(IsaPaths, EveryPathGivesTheScalarBytes) {
   IsaGuard guard;
   const auto isas = supported_isas();
   if (isas.size() == 1) std::printf("only the scalar path is supported here\n");
-  for (const Case& c : cases()) {
+  for (const Case& c : isa_cases()) {
     torchinit::force_isa(Isa::Scalar);
     const auto expected = all_fills(c);
     for (Isa isa : isas) {

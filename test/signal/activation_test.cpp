@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "test_util.h"
 #include "torchinit/gauss_hermite.h"
 
 namespace {
@@ -25,18 +26,9 @@ using ::testing::HasSubstr;
 using torchinit::Activation;
 using torchinit::activation;
 
-constexpr double kPi = 3.141592653589793238462643383279502884;
+using torchinit::testutil::kPi;
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected a c10::Error, nothing was thrown";
-  return "";
-}
+using torchinit::testutil::error_of;
 
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 

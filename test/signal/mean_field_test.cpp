@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "test_util.h"
 #include "torchinit/activation.h"
 
 namespace {
@@ -22,16 +23,7 @@ namespace {
 using ::testing::HasSubstr;
 using torchinit::activation;
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected a c10::Error, nothing was thrown";
-  return "";
-}
+using torchinit::testutil::error_of;
 
 // ---- the pinned numbers -----------------------------------------------------------------------
 

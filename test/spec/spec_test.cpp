@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -21,17 +23,7 @@ using torchinit::SpecArg;
 using torchinit::SpecValue;
 using Kind = SpecValue::Kind;
 
-// The message of the c10::Error that `fn` throws, or "" (with a test failure) if none.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected a c10::Error";
-  return "";
-}
+using torchinit::testutil::error_of;
 
 std::string parse_error(const std::string& text) {
   return error_of([&] { Spec::parse(text); });

@@ -24,10 +24,10 @@ using ::testing::HasSubstr;
 using torchinit::Distribution;
 using torchinit::testutil::error_of;
 
-constexpr double kPi = 3.141592653589793238462643383279502884;
+using torchinit::testutil::kPi;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-double normal_pdf(double z) { return std::exp(-0.5 * z * z) / std::sqrt(2 * kPi); }
+using torchinit::testutil::normal_pdf;
 
 // ∫_a^b f by adaptive 61-point Gauss–Kronrod, to ~1e-14 relative.
 double integrate(const std::function<double(double)>& f, double a, double b) {

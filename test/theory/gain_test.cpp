@@ -24,7 +24,7 @@ using torchinit::calculate_gain;
 using torchinit::gaussian_expectation;
 using torchinit::testutil::error_of;
 
-constexpr double kPi = 3.141592653589793238462643383279502884;
+using torchinit::testutil::kPi;
 
 // ---- parity with torch.nn.init.calculate_gain (the Python expressions, evaluated in double) ----
 
@@ -79,7 +79,7 @@ TEST(CalculateGain, InvalidParametersThrow) {
 
 // ---- numeric gains against independent quadrature ----
 
-double normal_pdf(double z) { return std::exp(-0.5 * z * z) / std::sqrt(2 * kPi); }
+using torchinit::testutil::normal_pdf;
 double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
 // E[phi(Z)^2] = ∫_0^inf (phi(z)^2 + phi(-z)^2) pdf(z) dz by exp-sinh quadrature (split at 0 so
