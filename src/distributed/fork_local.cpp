@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -22,6 +23,9 @@ std::vector<int> fork_local(int world_size, const std::function<int(int rank)>& 
       // One OpenMP thread: the ranks share the cores, and a forked libgomp cannot reuse the
       // parent's thread pool.
       at::set_num_threads(1);
+      // A write to a dead peer's socket must be an error that names it (Context's message), not
+      // a SIGPIPE that kills this rank too: Gloo's TCP writes do not all pass MSG_NOSIGNAL.
+      std::signal(SIGPIPE, SIG_IGN);
       int code = 125;
       try {
         code = body(r);
