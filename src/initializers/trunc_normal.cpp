@@ -1,5 +1,7 @@
 // trunc_normal(mean, std, a, b): N(mean, std^2) conditioned on [a, b], sampled exactly by the
 // inverse CDF in double (no erfinv of a float near ±1, cf. pytorch#155588, #145498).
+#include <c10/util/Exception.h>
+
 #include <cmath>
 
 #include "initializers/builtins.h"
