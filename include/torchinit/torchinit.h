@@ -4,6 +4,7 @@
 #include "torchinit/activation.h"
 #include "torchinit/check.h"
 #include "torchinit/distribution.h"
+#include "torchinit/elementwise_initializer.h"
 #include "torchinit/gain.h"
 #include "torchinit/init.h"
 #include "torchinit/initializer.h"

@@ -8,6 +8,7 @@
 namespace torchinit {
 class Registry;
 class Initializer;
+class ElementFill;
 namespace detail {
 
 void register_constant(Registry& r);          // constant, zeros, ones
@@ -29,6 +30,12 @@ void orthogonalize_(at::Tensor& t, int64_t rows, int64_t cols, double gain);
 
 // Shared by trunc_normal and variance_scaling(distribution=truncated_normal).
 std::shared_ptr<Initializer> make_trunc_normal(double mean, double std, double a, double b);
+
+// Element values of U(a, b), N(mean, std^2) and its truncation to [a, b] (fill_uniform,
+// fill_normal, fill_trunc_normal): shared by uniform, normal, trunc_normal and variance_scaling.
+ElementFill uniform_elements(double a, double b);
+ElementFill normal_elements(double mean, double std);
+ElementFill trunc_normal_elements(double mean, double std, double a, double b);
 
 inline void register_builtins(Registry& r) {
   register_constant(r);

@@ -2,35 +2,30 @@
 #include <cmath>
 
 #include "initializers/builtins.h"
-#include "initializers/fill_helpers.h"
-#include "initializers/run_fill.h"
+#include "torchinit/elementwise_initializer.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
 namespace {
 
-class Normal final : public Initializer {
+class Normal final : public ElementwiseInitializer {
  public:
   Normal(double mean, double std) : mean_(mean), std_(std) {}
   Distribution theory(const ParamInfo&) const override { return Distribution::normal(mean_, std_); }
-  void fill(at::Tensor& t, const ParamInfo&, const Stream& s) const override {
-    parallel_fill(t, [&](auto* out, int64_t first, int64_t n) {
-      fill_normal(out, first, n, s, mean_, std_);
-    });
-  }
+  ElementFill element_fill(const ParamInfo&) const override { return normal_elements(mean_, std_); }
   void fill_torch(at::Tensor& t, const ParamInfo&) const override { t.normal_(mean_, std_); }
-  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo&,
-                 const Stream& s) const override {
-    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
-      fill_normal(out, first, n, s, mean_, std_);
-    });
-  }
 
  private:
   double mean_, std_;
 };
 
 }  // namespace
+
+ElementFill normal_elements(double mean, double std) {
+  return [mean, std](auto* out, int64_t first, int64_t count, const Stream& s) {
+    fill_normal(out, first, count, s, mean, std);
+  };
+}
 
 void register_normal(Registry& r) {
   r.add({"normal",

@@ -1,31 +1,24 @@
 // trunc_normal(mean, std, a, b): N(mean, std^2) conditioned on [a, b], sampled exactly by the
 // inverse CDF in double (no erfinv of a float near ±1, cf. pytorch#155588, #145498).
+#include <c10/util/Exception.h>
+
 #include <cmath>
 
 #include "initializers/builtins.h"
-#include "initializers/fill_helpers.h"
-#include "initializers/run_fill.h"
+#include "torchinit/elementwise_initializer.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
 namespace {
 
-class TruncNormal final : public Initializer {
+class TruncNormal final : public ElementwiseInitializer {
  public:
   TruncNormal(double mean, double std, double a, double b) : mean_(mean), std_(std), a_(a), b_(b) {}
   Distribution theory(const ParamInfo&) const override {
     return Distribution::truncated_normal(mean_, std_, a_, b_);
   }
-  void fill(at::Tensor& t, const ParamInfo&, const Stream& s) const override {
-    parallel_fill(t, [&](auto* out, int64_t first, int64_t n) {
-      fill_trunc_normal(out, first, n, s, mean_, std_, a_, b_);
-    });
-  }
-  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo&,
-                 const Stream& s) const override {
-    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
-      fill_trunc_normal(out, first, n, s, mean_, std_, a_, b_);
-    });
+  ElementFill element_fill(const ParamInfo&) const override {
+    return trunc_normal_elements(mean_, std_, a_, b_);
   }
   // PyTorch's composition (torch.nn.init.trunc_normal_): uniform_ -> erfinv_ -> mul_ -> add_ ->
   // clamp_.
@@ -44,6 +37,12 @@ class TruncNormal final : public Initializer {
 };
 
 }  // namespace
+
+ElementFill trunc_normal_elements(double mean, double std, double a, double b) {
+  return [mean, std, a, b](auto* out, int64_t first, int64_t count, const Stream& s) {
+    fill_trunc_normal(out, first, count, s, mean, std, a, b);
+  };
+}
 
 std::shared_ptr<Initializer> make_trunc_normal(double mean, double std, double a, double b) {
   TORCH_CHECK(std::isfinite(mean) && std::isfinite(std) && std > 0,

@@ -2,34 +2,30 @@
 #include <cmath>
 
 #include "initializers/builtins.h"
-#include "initializers/fill_helpers.h"
-#include "initializers/run_fill.h"
+#include "torchinit/elementwise_initializer.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
 namespace {
 
-class Uniform final : public Initializer {
+class Uniform final : public ElementwiseInitializer {
  public:
   Uniform(double a, double b) : a_(a), b_(b) {}
   Distribution theory(const ParamInfo&) const override { return Distribution::uniform(a_, b_); }
-  void fill(at::Tensor& t, const ParamInfo&, const Stream& s) const override {
-    parallel_fill(
-        t, [&](auto* out, int64_t first, int64_t n) { fill_uniform(out, first, n, s, a_, b_); });
-  }
+  ElementFill element_fill(const ParamInfo&) const override { return uniform_elements(a_, b_); }
   void fill_torch(at::Tensor& t, const ParamInfo&) const override { t.uniform_(a_, b_); }
-  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo&,
-                 const Stream& s) const override {
-    parallel_fill_runs(t, runs, [&](auto* out, int64_t first, int64_t n) {
-      fill_uniform(out, first, n, s, a_, b_);
-    });
-  }
 
  private:
   double a_, b_;
 };
 
 }  // namespace
+
+ElementFill uniform_elements(double a, double b) {
+  return [a, b](auto* out, int64_t first, int64_t count, const Stream& s) {
+    fill_uniform(out, first, count, s, a, b);
+  };
+}
 
 void register_uniform(Registry& r) {
   r.add({"uniform",

@@ -11,7 +11,7 @@
 
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
-#include "initializers/run_fill.h"
+#include "torchinit/elementwise_initializer.h"
 #include "torchinit/gain.h"
 #include "torchinit/registry.h"
 
@@ -24,7 +24,7 @@ enum class Shape { Uniform, Normal, TruncatedNormal };
 // std exact.
 constexpr double kTruncatedStd = 0.87962566103423978;
 
-class VarianceScaling final : public Initializer {
+class VarianceScaling final : public ElementwiseInitializer {
  public:
   // std_of(fans) gives the target std; `gain` < 0 when the scheme has none.
   VarianceScaling(std::string who, Shape shape, std::function<double(const Fans&)> std_of,
@@ -52,16 +52,18 @@ class VarianceScaling final : public Initializer {
     }
     return Distribution::normal(0, s);
   }
-  void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
+  // Theory (hence the scale) from the full parameter `p`, also when filling a shard.
+  ElementFill element_fill(const ParamInfo& p) const override {
     const Distribution d = theory(p);
-    parallel_fill(t, [&](auto* out, int64_t first, int64_t n) { values(out, first, n, s, d); });
-  }
-  // Theory (hence the scale) from the full parameter `p`, values from the runs only.
-  void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo& p,
-                 const Stream& s) const override {
-    const Distribution d = theory(p);
-    parallel_fill_runs(t, runs,
-                       [&](auto* out, int64_t first, int64_t n) { values(out, first, n, s, d); });
+    switch (shape_) {
+      case Shape::Uniform:
+        return uniform_elements(d.param("a"), d.param("b"));
+      case Shape::Normal:
+        return normal_elements(0, d.param("std"));
+      case Shape::TruncatedNormal:
+        return trunc_normal_elements(0, d.param("std"), d.param("a"), d.param("b"));
+    }
+    return normal_elements(0, d.param("std"));
   }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     const Distribution d = theory(p);
@@ -88,19 +90,6 @@ class VarianceScaling final : public Initializer {
   }
 
  private:
-  // Elements [first, first + n) of the stream, following `d` (this shape's family).
-  template <typename T>
-  void values(T* out, int64_t first, int64_t n, const Stream& s, const Distribution& d) const {
-    switch (shape_) {
-      case Shape::Uniform:
-        return fill_uniform(out, first, n, s, d.param("a"), d.param("b"));
-      case Shape::Normal:
-        return fill_normal(out, first, n, s, 0, d.param("std"));
-      case Shape::TruncatedNormal:
-        return fill_trunc_normal(out, first, n, s, 0, d.param("std"), d.param("a"), d.param("b"));
-    }
-  }
-
   double target_std(const ParamInfo& p) const { return std_of_(p.fans(who_.c_str())); }
 
   std::string who_;
