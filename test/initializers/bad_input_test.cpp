@@ -530,7 +530,8 @@ TEST(Matrix, EveryInitializerHasADefaultSpec) {
 
 TEST(Matrix, RanksAcceptedOrRejectedWithTheContract) {
   // Which ranks each initializer accepts, pinned: a change here is a behaviour change that the
-  // bad-input table of docs/bad-input.md must follow. 1 = [8], 2 = [8, 6], 4 = [6, 4, 3, 3], 0 = [].
+  // bad-input table of docs/bad-input.md must follow. 1 = [8], 2 = [8, 6], 4 = [6, 4, 3, 3], 0 =
+  // [].
   const std::map<std::string, std::string> accepted = {
       {"chrono", "1"},
       {"constant", "0124"},
