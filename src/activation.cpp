@@ -56,8 +56,8 @@ constexpr double kTol = 1e-11;
 // One-sided limits at a kink.
 constexpr double kTiny = std::numeric_limits<double>::min();
 
-double density(double t) { return kInvSqrt2Pi * std::exp(-0.5 * t * t); }
 using detail::normal_cdf;
+using detail::normal_pdf;
 
 // E[e^{tZ}; Z < 0] = e^{t^2/2} Phi(-t) for t >= 0, without overflow: erfc directly while the
 // product stays in range, else the Mills ratio Phi(-t)/phi(t) by its continued fraction
@@ -96,7 +96,7 @@ double expect_1d(const ActivationModel& m, const Fn& f, double q) {
   if (!m.kinked && q <= m.gh_max_q) {
     return gaussian_expectation([&](double z) { return f(s * z); }, kNodes);
   }
-  return half_line([&](double t) { return (f(s * t) + f(-s * t)) * density(t); }, kTail);
+  return half_line([&](double t) { return (f(s * t) + f(-s * t)) * normal_pdf(t); }, kTail);
 }
 
 // E[f(u1) f(u2)], u1 = sqrt(q1) z1, u2 = sqrt(q2) (c z1 + sqrt(1 - c^2) z2), z1, z2 iid N(0, 1).
@@ -124,13 +124,14 @@ double expect_2d(const ActivationModel& m, const Fn& f, double q1, double q2, do
     }
     return half_line(
         [&](double t) {
-          return f(offset + sd * t) * density(split + t) + f(offset - sd * t) * density(split - t);
+          return f(offset + sd * t) * normal_pdf(split + t) +
+                 f(offset - sd * t) * normal_pdf(split - t);
         },
         kTail + std::abs(split));
   };
   // Outer: z1 on each side of 0, where f(u1) has its kink.
-  return half_line([&](double t) { return (f(a1 * t) * h(t) + f(-a1 * t) * h(-t)) * density(t); },
-                   kTail);
+  return half_line(
+      [&](double t) { return (f(a1 * t) * h(t) + f(-a1 * t) * h(-t)) * normal_pdf(t); }, kTail);
 }
 
 // ---- closed forms -----------------------------------------------------------------------------
@@ -290,7 +291,7 @@ const std::vector<Entry>& entries() {
              };
            } else {
              m.phi = [](double x) { return x * normal_cdf(x); };
-             m.dphi = [](double x) { return normal_cdf(x) + x * density(x); };
+             m.dphi = [](double x) { return normal_cdf(x) + x * normal_pdf(x); };
            }
            m.gh_max_q = kGhMaxQGelu;
          }},
