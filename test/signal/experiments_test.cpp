@@ -24,6 +24,15 @@ size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
+// The texts of the elements of `svg` with this class attribute, in order.
+std::vector<std::string> texts_of_class(const std::string& svg, const std::string& cls) {
+  std::vector<std::string> out;
+  const std::regex element("class=\"" + cls + "\"[^>]*>([^<]*)<");
+  for (std::sregex_iterator it(svg.begin(), svg.end(), element), end; it != end; ++it)
+    out.push_back((*it)[1]);
+  return out;
+}
+
 // The numeric labels of a one-panel figure: y ticks (text-anchor end), then x ticks (middle).
 std::pair<std::vector<std::string>, std::vector<std::string>> tick_labels(const std::string& svg) {
   std::pair<std::vector<std::string>, std::vector<std::string>> out;
@@ -171,6 +180,55 @@ TEST(SvgPlot, PredictionsAreDrawnOverHollowMeasurementsAndBothAreInTheLegend) {
   EXPECT_EQ(count(svg, "stroke-dasharray") - 3, 1u);  // the prediction's key
   EXPECT_EQ(count(svg, "<circle") - 6, 2u);           // the measurements' keys
   EXPECT_THAT(svg, ::testing::Not(::testing::HasSubstr("(theory)")));
+}
+
+TEST(DepthSweep, AnOverflowSaysWhereAndTheoryIsJudgedBeforeIt) {
+  // ReLU with N(0, 1) weights multiplies the variance by fan_in / 2 = 64 per layer at width 128
+  // (std by 8 = 2^3, from 2^3.5 at layer 1): float32 (max 2^128) overflows near layer 42.
+  DepthSweepOptions o;
+  o.depth = 48, o.width = 128, o.batch = 64, o.seed = 3, o.activations = {"relu"};
+  const DepthSweep s = depth_sweep(o);
+  ASSERT_EQ(s.curves.size(), 5u);
+  const SweepCurve& c = s.curves.front();
+  ASSERT_EQ(c.init, "N(0,1)");
+  size_t finite = 0;  // the layers before the first non-finite std, found independently
+  while (finite < c.measured_std.size() && std::isfinite(c.measured_std[finite])) ++finite;
+  ASSERT_LT(finite, c.measured_std.size()) << "no overflow at depth 48: make the net deeper";
+  ASSERT_GT(finite, 30u);
+  const int64_t layer = static_cast<int64_t>(finite) + 1;
+  EXPECT_EQ(c.overflow_layer, layer);
+
+  const std::string table = s.table();
+  const size_t row = table.find(" N(0,1) ");
+  ASSERT_NE(row, std::string::npos) << table;
+  EXPECT_THAT(table.substr(row, table.find('\n', row) - row),
+              ::testing::HasSubstr(fmt::format(
+                  "agrees  exploding; overflowed at layer {}, theory compared up to layer {}",
+                  layer, layer - 1)));
+  EXPECT_THAT(table, ::testing::Not(::testing::HasSubstr("nan"))) << table;
+  EXPECT_EQ(count(table, "overflowed"), 1u) << table;  // the other inits stay finite
+
+  // Growth over the compared layers: 64 per layer. Given its input, a layer's mean square is the
+  // mean of 128 iid unit mean squares w'Cw of relative variance 2 tr(C^2) / tr(C)^2 <= 2, so ln of
+  // each layer's ratio has sd <= sqrt(2 / 128) = 0.125; ReLU's random half adds sqrt(3 / 8192)
+  // = 0.02: 0.15 in all. ln q is a random walk, whose least-squares slope over n layers has sd
+  // 0.15 sqrt(6 / (5 n)); allow z = 3.29 of it (alpha = 1e-3).
+  const double slope_sd = 0.15 * std::sqrt(6.0 / (5.0 * static_cast<double>(finite)));
+  ASSERT_TRUE(std::isfinite(c.forward_growth));
+  EXPECT_NEAR(std::log(c.forward_growth), std::log(64.0), 3.29 * slope_sd);
+  EXPECT_TRUE(std::isnan(c.backward_growth));
+  EXPECT_THAT(s.json(), ::testing::HasSubstr(fmt::format("\"overflow_layer\": {}", layer)));
+
+  // The plot: the measured curve stops before the overflow and a note says so.
+  const std::string svg = s.svg();
+  const size_t legend = svg.find("<g class=\"legend\">");
+  ASSERT_NE(legend, std::string::npos);
+  EXPECT_EQ(count(svg.substr(0, legend), "stroke=\"" + svg::palette(0) + "\" stroke-width=\"1.2\""),
+            finite);
+  const std::vector<std::string> note = texts_of_class(svg, "note");
+  EXPECT_EQ(fmt::format("{}", fmt::join(note, " ")),
+            fmt::format("N(0,1) overflowed at layer\u00a0{}: measured curve stops at layer\u00a0{}",
+                        layer, layer - 1));
 }
 
 TEST(Training, KaimingLowersTheLossOnSeparableData) {
