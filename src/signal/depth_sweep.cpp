@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "torchinit/nn/mlp.h"
@@ -66,9 +67,18 @@ DepthSweep depth_sweep(const DepthSweepOptions& o, const std::function<void(int,
         c.predicted_std.push_back(std::sqrt(p.layers()[l].predicted));
       }
       c.verdict = p.verdict();
-      c.forward_growth = p.forward_growth();
-      c.backward_growth = p.backward_growth();
-      c.agrees = p.agrees();
+      // Past a float overflow there is nothing to compare: judge the layers before it.
+      const std::vector<LayerSignal>& layers = p.layers();
+      const auto overflow = std::find_if(layers.begin(), layers.end(), [](const LayerSignal& s) {
+        return !std::isfinite(s.second_moment);
+      });
+      c.overflow_layer = overflow == layers.end() ? 0 : overflow - layers.begin() + 1;
+      std::vector<double> compared;
+      for (auto it = layers.begin(); it != overflow; ++it) compared.push_back(it->second_moment);
+      c.forward_growth = growth_factor(compared);
+      c.backward_growth = c.overflow_layer > 0 ? kNoValue : p.backward_growth();
+      c.agrees = std::all_of(layers.begin(), overflow,
+                             [](const LayerSignal& s) { return s.local_agrees && s.chain_agrees; });
       sweep.curves.push_back(std::move(c));
       if (progress) progress(++done, total);
     }
@@ -76,16 +86,30 @@ DepthSweep depth_sweep(const DepthSweepOptions& o, const std::function<void(int,
   return sweep;
 }
 
+namespace {
+
+std::string overflow_note(const SweepCurve& c) {
+  return c.overflow_layer == 1
+             ? "overflowed at layer 1, nothing compared with theory"
+             : fmt::format("overflowed at layer {}, theory compared up to layer {}",
+                           c.overflow_layer, c.overflow_layer - 1);
+}
+
+}  // namespace
+
 std::string DepthSweep::table() const {
   std::string out = fmt::format("{:<6} {:<11} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}  {}\n",
                                 "act", "init", "std layer 1", "std layer " + std::to_string(depth),
                                 "predicted", "growth/lyr", "grad grow", "theory", "verdict");
-  auto num = [](double v) { return fmt::format("{:.4g}", v); };
+  // NaN (not measured, or past an overflow) prints as "-", never as "nan" or "-nan".
+  auto num = [](double v) { return std::isnan(v) ? std::string("-") : fmt::format("{:.4g}", v); };
   for (const SweepCurve& c : curves) {
+    std::string verdict = c.verdict;
+    if (c.overflow_layer > 0) verdict += "; " + overflow_note(c);
     out += fmt::format("{:<6} {:<11} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10}  {}\n", c.activation,
                        c.init, num(c.measured_std.front()), num(c.measured_std.back()),
                        num(c.predicted_std.back()), num(c.forward_growth), num(c.backward_growth),
-                       c.agrees ? "agrees" : "DIFFERS", c.verdict);
+                       c.agrees ? "agrees" : "DIFFERS", verdict);
   }
   return out;
 }
@@ -102,6 +126,7 @@ std::string DepthSweep::json() const {
                            {"forward_growth", c.forward_growth},
                            {"backward_growth", c.backward_growth},
                            {"agrees_with_theory", c.agrees},
+                           {"overflow_layer", c.overflow_layer},
                            {"measured_std", c.measured_std},
                            {"predicted_std", c.predicted_std}});
   }
@@ -119,22 +144,41 @@ std::string DepthSweep::svg() const {
     p.title = fmt::format("{} MLP, width {}", act, width);
     p.x_label = "layer";
     p.y_label = "pre-activation std";
+    // The networks are float32: the plot reaches to where they overflow.
+    p.y_ceiling = std::numeric_limits<float>::max();
     size_t k = 0;
     for (const SweepCurve& c : curves) {
       if (c.activation != act) continue;
       std::vector<double> x;
       for (size_t l = 0; l < c.measured_std.size(); ++l) x.push_back(static_cast<double>(l + 1));
-      svg::Series measured{c.init, x, c.measured_std, svg::palette(k), false, true, true};
+      // The measured curve stops before an overflow (the note says where); theory goes on.
+      const size_t shown = c.overflow_layer > 0
+                               ? std::min(c.measured_std.size(), size_t(c.overflow_layer - 1))
+                               : c.measured_std.size();
+      svg::Series measured{c.init,
+                           {x.begin(), x.begin() + shown},
+                           {c.measured_std.begin(), c.measured_std.begin() + shown},
+                           svg::palette(k),
+                           false,
+                           true,
+                           true};
       svg::Series predicted{
           c.init + " (theory)", x, c.predicted_std, svg::palette(k), true, false, false};
       p.series.push_back(measured);
       p.series.push_back(predicted);
+      if (c.overflow_layer > 0) {
+        // No-break spaces keep "layer 36" on one line of the wrapped note.
+        p.notes.push_back(
+            fmt::format("{} overflowed at layer\u00a0{}: measured curve stops at "
+                        "layer\u00a0{}",
+                        c.init, c.overflow_layer, shown));
+      }
       ++k;
     }
     p.series.push_back({"mean-field prediction", {}, {}, "#000000", true, false, true});
     panels.push_back(std::move(p));
   }
-  return svg::figure(fmt::format("Per-layer std at initialization, depth {}: measured (dots) vs "
+  return svg::figure(fmt::format("Per-layer std at initialization, depth {}: measured (circles) vs "
                                  "mean-field theory (dashed)",
                                  depth),
                      panels);

@@ -18,8 +18,14 @@ struct SweepCurve {
   std::string spec;        // the weight spec
   std::vector<double> measured_std, predicted_std;  // per hidden layer (1..depth)
   std::string verdict;
+  // The first layer whose measured second moment is not finite: float32 overflowed there (an
+  // exploding net); depth + 1 is the output layer. 0 when none did.
+  int64_t overflow_layer = 0;
+  // Per-layer growth of the variance, forward (Propagation::forward_growth over the layers before
+  // an overflow) and backward (Propagation::backward_growth; NaN after an overflow: the gradients
+  // come back through the overflowed layers, whose NaNs ReLU's backward lets through unmasked).
   double forward_growth = 0, backward_growth = 0;
-  bool agrees = false;  // every layer agrees with theory (propagation.h)
+  bool agrees = false;  // every layer before an overflow agrees with theory (propagation.h)
 };
 
 struct DepthSweep {
@@ -28,7 +34,8 @@ struct DepthSweep {
   std::vector<SweepCurve> curves;
   std::string table() const;
   std::string json() const;
-  // One panel per activation: measured markers with solid lines, predictions dashed.
+  // One panel per activation: measured std as hollow circles, mean-field predictions as dashed
+  // lines drawn over them. A measured curve stops before its overflow, with a note.
   std::string svg() const;
 };
 
