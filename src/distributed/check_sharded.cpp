@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "marginal_tests.h"
+#include "checks/marginal_tests.h"
 #include "torchinit/distributed.h"
 
 namespace torchinit::dist {

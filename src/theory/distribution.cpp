@@ -10,7 +10,7 @@
 #include <cmath>
 #include <limits>
 
-#include "gaussian.h"
+#include "theory/gaussian.h"
 
 namespace torchinit {
 namespace {

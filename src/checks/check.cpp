@@ -12,7 +12,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "marginal_tests.h"
+#include "checks/marginal_tests.h"
 #include "torchinit/init.h"
 
 namespace torchinit {
