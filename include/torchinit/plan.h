@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -104,6 +105,9 @@ struct Rule {
   std::string selector;
   Spec spec;
   int line = 0;  // 1-based line in the parsed text, 0 when added programmatically
+  // The spec's initializer, built and validated once, when the rule is added; explain, apply and
+  // apply_sharded use it as it is. Null for `torch_default`, which resolves per parameter.
+  std::shared_ptr<const Initializer> initializer;
 };
 
 class Plan {

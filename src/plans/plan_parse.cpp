@@ -24,24 +24,26 @@ using detail::kUtf8Bom;
 using detail::line_column;
 using detail::location;
 
-// A parsed spec whose initializer exists and accepts its arguments (c10::Error otherwise).
-Spec checked_spec(std::string_view spec) {
+// A rule whose spec parses and whose initializer exists and accepts its arguments (c10::Error
+// otherwise); the initializer is built here, once.
+Rule checked_rule(std::string selector, std::string_view spec, int line) {
   Spec parsed = Spec::parse(spec);
+  std::shared_ptr<const Initializer> init;
   if (parsed.name() == kTorchDefaultSpec) {
     TORCH_CHECK(parsed.args().empty(),
                 "torchinit::Plan: `torch_default` takes no arguments (it is ",
                 "each parameter's LibTorch default), got '", spec, "'");
-    return parsed;
+  } else {
+    init = Registry::global().make(parsed);  // unknown names and bad arguments fail here
   }
-  (void)Registry::global().make(parsed);  // unknown names and bad arguments fail here
-  return parsed;
+  return Rule{std::move(selector), std::move(parsed), line, std::move(init)};
 }
 
 }  // namespace
 
 Plan& Plan::rule(std::string selector, std::string_view spec) {
   check_selector(selector);
-  rules_.push_back(Rule{std::move(selector), checked_spec(spec), 0});
+  rules_.push_back(checked_rule(std::move(selector), spec, 0));
   return *this;
 }
 
@@ -84,7 +86,6 @@ Plan Plan::parse(std::string_view text) {
                                                                          : std::string_view::npos),
                   "JSON rule ", i + 1, " needs string fields \"selector\" and \"spec\"");
       std::string selector = r["selector"].get<std::string>();
-      Spec spec;
       try {
         check_selector(selector);
       } catch (const c10::Error& e) {
@@ -92,12 +93,12 @@ Plan Plan::parse(std::string_view text) {
                     "JSON rule ", i + 1, " \"selector\": ", e.what_without_backtrace());
       }
       try {
-        spec = checked_spec(r["spec"].get<std::string>());
+        plan.rules_.push_back(
+            checked_rule(std::move(selector), r["spec"].get<std::string>(), int(i + 1)));
       } catch (const c10::Error& e) {
         TORCH_CHECK(false, "torchinit::Plan::parse: ", location(text, value_at(i, "spec")),
                     "JSON rule ", i + 1, " \"spec\": ", e.what_without_backtrace());
       }
-      plan.rules_.push_back(Rule{std::move(selector), std::move(spec), int(i + 1)});
     }
     return plan;
   }

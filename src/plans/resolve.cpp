@@ -24,16 +24,13 @@ struct Match {
 
 class Matcher {
  public:
-  explicit Matcher(const Plan& plan) : plan_(plan) {
-    for (const auto& r : plan.rules())
-      inits_.push_back(r.spec.name() == kTorchDefaultSpec ? nullptr
-                                                          : Registry::global().make(r.spec));
-  }
+  explicit Matcher(const Plan& plan) : plan_(plan) {}
   // A `torch_default` rule skips parameters that have no LibTorch default.
   Match first(const ParamInfo& info) {
     for (size_t i = 0; i < plan_.rules().size(); ++i) {
       if (!matches(plan_.rules()[i].selector, info)) continue;
-      if (inits_[i]) return Match{int(i), inits_[i]};
+      const auto& init = plan_.rules()[i].initializer;  // built when the rule was added
+      if (init) return Match{int(i), init};
       if (info.torch_default.empty()) continue;
       auto& cached = defaults_[info.torch_default];
       if (!cached) cached = Registry::global().make(info.torch_default);
@@ -49,7 +46,6 @@ class Matcher {
 
  private:
   const Plan& plan_;
-  std::vector<std::shared_ptr<const Initializer>> inits_;  // null for torch_default
   std::map<std::string, std::shared_ptr<const Initializer>> defaults_;
 };
 
