@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -24,14 +25,25 @@ std::string this_host() {
   return name;
 }
 
-// True when `pid` is gone or a zombie (killed, not yet reaped by its parent).
+// True when `pid` is gone, a zombie (killed, not yet reaped by its parent) or exiting: a killed
+// process closes its sockets during exit, before it turns into a zombie, so its peers can see
+// the connection reset while /proc still shows it running; PF_EXITING (0x4 in the flags, field 9
+// of /proc/<pid>/stat) is set from the start of its exit.
 bool process_dead(long pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   if (!stat) return true;
   std::string line;
   std::getline(stat, line);
   const auto close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z';
+  if (close == std::string::npos || close + 2 >= line.size()) return true;
+  const char state = line[close + 2];
+  if (state == 'Z' || state == 'X' || state == 'x') return true;
+  // After ") ": state ppid pgrp session tty_nr tpgid flags …
+  std::istringstream fields(line.substr(close + 2));
+  std::string skip;
+  unsigned long flags = 0;
+  for (int i = 0; i < 6; ++i) fields >> skip;
+  return (fields >> flags) && (flags & 0x4) != 0;
 }
 
 std::string first_line(const char* what) {
