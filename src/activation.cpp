@@ -195,12 +195,11 @@ struct Entry {
 };
 
 Param number(std::string name, double default_value, bool positive = false) {
-  return Param{std::move(name), SpecValue::of_number(default_value), {}, positive};
+  return detail::number_param(std::move(name), default_value, positive);
 }
 
 Param choice(std::string name, std::string default_value, std::vector<std::string> choices) {
-  return Param{std::move(name), SpecValue::of_identifier(std::move(default_value)),
-               std::move(choices), false};
+  return detail::choice_param(std::move(name), std::move(default_value), std::move(choices));
 }
 
 // Gauss–Hermite with 128 nodes is exact to ~1e-13 (all three moments; the derivative moment is
@@ -424,24 +423,21 @@ Activation activation(const Spec& spec) {
   TORCH_CHECK(e, kWho, ": unknown activation '", spec.name(), "';",
               did_you_mean(spec.name(), activation_names()), " expected one of ",
               c10::Join(", ", activation_names()), where(spec, spec.column()));
-  const std::vector<std::optional<SpecValue>> given =
-      detail::bind_args(spec, kWho, e->name, e->params);
+  const detail::BoundArgs bound = detail::bind(spec, kWho, e->name, e->params);
 
   std::vector<SpecValue> values;
   std::vector<SpecArg> canonical;  // the arguments that differ from their default
   for (size_t i = 0; i < e->params.size(); ++i) {
     const Param& p = e->params[i];
-    SpecValue v = p.default_value;
-    if (given[i]) {
-      v = p.choices.empty() ? SpecValue::of_number(given[i]->number)
-                            : SpecValue::of_identifier(given[i]->text);
-    }
-    if (v != p.default_value) canonical.push_back(SpecArg{p.name, v, 0});
+    const SpecValue& b = bound.values[i];
+    SpecValue v = b.kind == SpecValue::Kind::Number ? SpecValue::of_number(b.number)
+                                                    : SpecValue::of_identifier(b.text);
+    if (v != *p.default_value) canonical.push_back(SpecArg{p.name, v, 0});
     values.push_back(std::move(v));
   }
   // A single numeric first argument prints positionally: leaky_relu(0.2), elu(0.5).
   if (canonical.size() == 1 && canonical[0].key == e->params[0].name &&
-      e->params[0].choices.empty()) {
+      e->params[0].default_value->kind == SpecValue::Kind::Number) {
     canonical[0].key.clear();
   }
 

@@ -29,12 +29,12 @@ struct Activation {
 };
 
 Param number(std::string name, double default_value, bool positive = false) {
-  return Param{std::move(name), SpecValue::of_number(default_value), {}, positive};
+  return torchinit::detail::number_param(std::move(name), default_value, positive);
 }
 
 Param choice(std::string name, std::string default_value, std::vector<std::string> choices) {
-  return Param{std::move(name), SpecValue::of_identifier(std::move(default_value)),
-               std::move(choices), false};
+  return torchinit::detail::choice_param(std::move(name), std::move(default_value),
+                                         std::move(choices));
 }
 
 template <typename M>
@@ -105,13 +105,7 @@ std::pair<const Activation*, std::vector<SpecValue>> bind(const Spec& spec, std:
   TORCH_CHECK(a, who, ": unknown activation '", spec.name(), "';",
               did_you_mean(spec.name(), activation_names()), " expected one of ",
               c10::Join(", ", activation_names()), where(spec, spec.column()));
-  const std::vector<std::optional<SpecValue>> given =
-      torchinit::detail::bind_args(spec, who, a->name, a->params);
-  std::vector<SpecValue> values;
-  for (size_t i = 0; i < a->params.size(); ++i) {
-    values.push_back(given[i] ? *given[i] : a->params[i].default_value);
-  }
-  return {a, std::move(values)};
+  return {a, torchinit::detail::bind(spec, who, a->name, a->params).values};
 }
 
 }  // namespace
