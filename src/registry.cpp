@@ -117,12 +117,11 @@ void Args::fail(const std::string& name, const std::string& message) const {
   const auto it = values_.find(name);
   const bool from_text = given(name) && it != values_.end() && it->second.column > 0;
   const int column = from_text ? it->second.column : spec_.column();
-  const bool shown = !spec_.source().empty() && column > 0;
-  // "argument 'b' at column 16: needs a < b, …" and the caret under the value.
-  TORCH_CHECK(false, "torchinit::", initializer_.empty() ? spec_.name() : initializer_,
-              ": argument '", name, "'", given(name) ? "" : " (default)",
-              shown ? " at column " + std::to_string(column) : "", ": ", message,
-              shown ? "\n" + caret(spec_.source(), column) : "");
+  // The binder's form (spec_args.h), the factory's sentence after a colon, and the caret under
+  // the value (under the spec's name when `name` took its default).
+  TORCH_CHECK(false, kMakeWho, ": ", initializer_.empty() ? spec_.name() : initializer_,
+              " argument '", name, "'", given(name) ? "" : " (default)", ": ", message,
+              detail::where(spec_.source(), column));
 }
 
 void Args::set_origin(std::string initializer, Spec spec, std::vector<std::string> given) {
