@@ -59,9 +59,11 @@ class Args {
   bool given(const std::string& name) const;
   void set(const std::string& name, SpecValue v) { values_[name] = std::move(v); }
 
-  // Range checks of factories: unless `ok`, a c10::Error "torchinit::<initializer>: argument
-  // '<name>' at column N: <message>" with a caret under the value of `name` in the spec text
-  // (under the spec's name when `name` took its default; no column for a spec built in code).
+  // Range checks of factories: unless `ok`, a c10::Error "torchinit::Registry::make:
+  // <initializer> argument '<name>': <message> at column N" with a caret under the value of
+  // `name` in the spec text (under the spec's name, and "(default)" after the argument, when
+  // `name` took its default; no column for a spec built in code): the form of the binder's own
+  // errors.
   template <typename... Message>
   void check(bool ok, const std::string& name, const Message&... message) const {
     if (!ok) fail(name, c10::str(message...));

@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -12,22 +13,7 @@
 namespace torchinit {
 namespace {
 
-using detail::where;
-
-std::vector<std::string> arg_names(const RegistryEntry& e) {
-  std::vector<std::string> names;
-  for (const auto& a : e.args) names.push_back(a.name);
-  return names;
-}
-
-std::string signature(const RegistryEntry& e) {
-  std::string s = e.name + "(";
-  for (size_t i = 0; i < e.args.size(); ++i) {
-    s += (i ? ", " : "") + e.args[i].name;
-    if (e.args[i].default_value) s += "=" + *e.args[i].default_value;
-  }
-  return s + ")";
-}
+constexpr const char* kMakeWho = "torchinit::Registry::make";
 
 // A default's value; column 0, as it is not in the user's text.
 SpecValue parse_default(const std::string& text) {
@@ -36,56 +22,76 @@ SpecValue parse_default(const std::string& text) {
   return v;
 }
 
-// Checks that `v` has the type the schema asks for; errors name the initializer and argument.
-void check_type(const RegistryEntry& e, const ArgSchema& a, const SpecValue& v, const Spec& spec) {
-  const std::string who = "torchinit::" + e.name + ": argument '" + a.name + "'";
+// A gain: a finite number > 0 or a nonlinearity calculate_gain knows, with at most one number.
+void check_gain(const SpecValue& v, const detail::ArgCheck& check) {
+  constexpr const char* kExpects = "a finite number > 0 or a nonlinearity";
+  if (v.kind == SpecValue::Kind::Number) {
+    if (!(std::isfinite(v.number) && v.number > 0)) {
+      check.expected(kExpects, excerpt(v.str()), v.column);
+    }
+    return;
+  }
+  if (v.kind != SpecValue::Kind::Identifier && v.kind != SpecValue::Kind::Spec) {
+    check.expected(std::string(kExpects) + " (relu, leaky_relu(0.2), …)", detail::got(v), v.column);
+  }
+  const Spec g = v.as_spec();
+  const auto names = gain_names();
+  if (std::find(names.begin(), names.end(), g.name()) == names.end()) {
+    const std::string suggestion = did_you_mean(g.name(), names);
+    check.expected(kExpects, "unknown nonlinearity '" + excerpt(g.name()) + "'", v.column,
+                   suggestion.empty() ? " known: " + c10::Join(", ", names) : suggestion);
+  }
+  if (g.args().size() > 1 ||
+      (!g.args().empty() && g.args()[0].value.kind != SpecValue::Kind::Number)) {
+    check.expected("a nonlinearity with at most one number, as in leaky_relu(0.2)",
+                   excerpt(g.str()), v.column);
+  }
+  // Out-of-range nonlinearity parameters (elu(-1), softplus(0)) fail here, with the
+  // initializer's name and the column, rather than later inside a factory.
+  std::optional<double> param;
+  if (!g.args().empty()) param = g.args()[0].value.number;
+  try {
+    (void)calculate_gain(g.name(), param);
+  } catch (const c10::Error& e) {
+    check.expected("a nonlinearity with a valid parameter", excerpt(g.str()), v.column,
+                   std::string(" ") + e.what_without_backtrace());
+  }
+}
+
+// The binder's parameter for a schema argument.
+detail::SpecParam param_of(const ArgSchema& a) {
+  detail::SpecParam p;
+  p.name = a.name;
+  if (a.default_value) {
+    p.default_value = parse_default(*a.default_value);
+    p.default_text = *a.default_value;
+  }
   switch (a.type) {
     case ArgType::Number:
-      TORCH_CHECK(v.kind == SpecValue::Kind::Number, who, " expects a number, got ",
-                  SpecValue::kind_name(v.kind), " '", excerpt(v.str()), "'", where(spec, v.column));
-      TORCH_CHECK(!std::isnan(v.number), who, " must not be nan", where(spec, v.column));
-      return;
-    case ArgType::Gain: {
-      if (v.kind == SpecValue::Kind::Number) {
-        TORCH_CHECK(std::isfinite(v.number) && v.number > 0, who,
-                    " (a gain) must be a finite number > 0, got ", excerpt(v.str()),
-                    where(spec, v.column));
-        return;
-      }
-      TORCH_CHECK(v.kind == SpecValue::Kind::Identifier || v.kind == SpecValue::Kind::Spec, who,
-                  " expects a number or a nonlinearity (relu, leaky_relu(0.2), …), got ",
-                  SpecValue::kind_name(v.kind), where(spec, v.column));
-      const Spec g = v.as_spec();
-      const auto names = gain_names();
-      const std::string suggestion = did_you_mean(g.name(), names);
-      TORCH_CHECK(std::find(names.begin(), names.end(), g.name()) != names.end(), who,
-                  ": unknown nonlinearity '", excerpt(g.name()), "';",
-                  suggestion.empty() ? " known: " + c10::Join(", ", names) : suggestion,
-                  where(spec, v.column));
-      TORCH_CHECK(g.args().size() <= 1 &&
-                      (g.args().empty() || g.args()[0].value.kind == SpecValue::Kind::Number),
-                  who, ": a nonlinearity takes at most one number, as in leaky_relu(0.2), got ",
-                  excerpt(g.str()), where(spec, v.column));
-      // Out-of-range nonlinearity parameters (elu(-1), softplus(0)) fail here, with the
-      // initializer's name and the column, rather than later inside a factory.
-      std::optional<double> param;
-      if (!g.args().empty()) param = g.args()[0].value.number;
-      try {
-        (void)calculate_gain(g.name(), param);
-      } catch (const c10::Error& e) {
-        TORCH_CHECK(false, who, ": ", e.what_without_backtrace(), where(spec, v.column));
-      }
-      return;
-    }
-    case ArgType::Choice: {
-      const bool word = v.kind == SpecValue::Kind::Identifier || v.kind == SpecValue::Kind::String;
-      const std::string got = word ? v.text : v.str();
-      TORCH_CHECK(word && std::find(a.choices.begin(), a.choices.end(), got) != a.choices.end(),
-                  who, " must be one of ", c10::Join(", ", a.choices), ", got '", excerpt(got),
-                  "';", did_you_mean(got, a.choices), where(spec, v.column));
-      return;
-    }
+      p.expects = "a number";
+      p.check = [](const SpecValue& v, const detail::ArgCheck& check) {
+        if (v.kind != SpecValue::Kind::Number) check.expected("a number", detail::got(v), v.column);
+        if (std::isnan(v.number)) check.expected("a number, not nan", "nan", v.column);
+      };
+      break;
+    case ArgType::Gain:
+      p.expects = "a finite number > 0 or a nonlinearity";
+      p.check = check_gain;
+      break;
+    case ArgType::Choice:
+      p.expects = "one of " + c10::Join(", ", a.choices);
+      p.check = [choices = a.choices](const SpecValue& v, const detail::ArgCheck& check) {
+        detail::check_choice(v, choices, check);
+      };
+      break;
   }
+  return p;
+}
+
+std::vector<detail::SpecParam> params_of(const RegistryEntry& e) {
+  std::vector<detail::SpecParam> params;
+  for (const ArgSchema& a : e.args) params.push_back(param_of(a));
+  return params;
 }
 
 }  // namespace
@@ -111,12 +117,11 @@ void Args::fail(const std::string& name, const std::string& message) const {
   const auto it = values_.find(name);
   const bool from_text = given(name) && it != values_.end() && it->second.column > 0;
   const int column = from_text ? it->second.column : spec_.column();
-  const bool shown = !spec_.source().empty() && column > 0;
-  // "argument 'b' at column 16: needs a < b, …" and the caret under the value.
-  TORCH_CHECK(false, "torchinit::", initializer_.empty() ? spec_.name() : initializer_,
-              ": argument '", name, "'", given(name) ? "" : " (default)",
-              shown ? " at column " + std::to_string(column) : "", ": ", message,
-              shown ? "\n" + caret(spec_.source(), column) : "");
+  // The binder's form (spec_args.h), the factory's sentence after a colon, and the caret under
+  // the value (under the spec's name when `name` took its default).
+  TORCH_CHECK(false, kMakeWho, ": ", initializer_.empty() ? spec_.name() : initializer_,
+              " argument '", name, "'", given(name) ? "" : " (default)", ": ", message,
+              detail::where(spec_.source(), column));
 }
 
 void Args::set_origin(std::string initializer, Spec spec, std::vector<std::string> given) {
@@ -161,9 +166,8 @@ void Registry::add(RegistryEntry entry) {
                 "' of ", entry.name, " is a Choice without choices; list them in ArgSchema");
     if (!a.default_value) continue;
     // Fail now, not at the first spec that leaves the argument out.
-    const Spec spec(entry.name);
     try {
-      check_type(entry, a, parse_default(*a.default_value), spec);
+      detail::check_default(kMakeWho, entry.name, param_of(a));
     } catch (const c10::Error& e) {
       TORCH_CHECK(false, who, ": the default '", excerpt(*a.default_value), "' of argument '",
                   a.name, "' of ", entry.name, " is invalid (", e.what_without_backtrace(),
@@ -216,46 +220,23 @@ std::shared_ptr<const Initializer> Registry::make(std::string_view spec_text) co
 
 std::shared_ptr<const Initializer> Registry::make(const Spec& spec) const {
   const auto found = find(spec.name());
-  TORCH_CHECK(found, "torchinit::Registry::make: unknown initializer '", excerpt(spec.name()), "';",
-              did_you_mean(spec.name(), all_names()), where(spec, spec.column()),
+  TORCH_CHECK(found, kMakeWho, ": unknown initializer '", excerpt(spec.name()), "';",
+              did_you_mean(spec.name(), all_names()), detail::where(spec, spec.column()),
               "\n(`torchinit list` shows every initializer)");
   const RegistryEntry& e = *found;
-  const std::string who = "torchinit::" + e.name;
-
-  // Bind positional arguments in declared order, then keywords.
-  std::map<std::string, SpecValue> given;
-  size_t position = 0;
-  for (const SpecArg& arg : spec.args()) {
-    std::string key = arg.key;
-    if (key.empty()) {
-      TORCH_CHECK(position < e.args.size(), who, ": too many positional arguments; it takes ",
-                  signature(e), where(spec, arg.column));
-      key = e.args[position++].name;
-    }
-    const auto schema = std::find_if(e.args.begin(), e.args.end(),
-                                     [&](const ArgSchema& a) { return a.name == key; });
-    TORCH_CHECK(schema != e.args.end(), who, ": unknown argument '", excerpt(key), "';",
-                did_you_mean(key, arg_names(e)), " it takes ", signature(e),
-                where(spec, arg.column));
-    TORCH_CHECK(given.count(key) == 0, who, ": argument '", key, "' given twice",
-                where(spec, arg.column));
-    check_type(e, *schema, arg.value, spec);
-    given[key] = arg.value;
-  }
+  const detail::BoundArgs bound = detail::bind(spec, kMakeWho, e.name, params_of(e));
 
   Args args;
   std::vector<std::string> given_names;
-  for (const auto& [name, value] : given) given_names.push_back(name);
-  args.set_origin(e.name, spec, std::move(given_names));
   std::vector<SpecArg> resolved;
-  for (const ArgSchema& a : e.args) {
-    auto it = given.find(a.name);
-    TORCH_CHECK(it != given.end() || a.default_value, who, ": missing required argument '", a.name,
-                "'; it takes ", signature(e), where(spec, spec.column()));
-    const SpecValue v = it != given.end() ? it->second : parse_default(*a.default_value);
-    args.set(a.name, v);
-    resolved.push_back(SpecArg{a.name, v, 0});
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    const std::string& name = e.args[i].name;
+    if (bound.given[i]) given_names.push_back(name);
+    args.set(name, bound.values[i]);
+    resolved.push_back(SpecArg{name, bound.values[i], 0});
   }
+  std::sort(given_names.begin(), given_names.end());
+  args.set_origin(e.name, spec, std::move(given_names));
   std::shared_ptr<Initializer> init = e.factory(args);
   init->set_spec(Spec(e.name, std::move(resolved)));
   return init;

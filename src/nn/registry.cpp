@@ -9,6 +9,7 @@
 #include <sstream>
 #include <utility>
 
+#include "spec/spec_args.h"
 #include "torchinit/nn/activation_module.h"
 
 namespace torchinit::nn {
@@ -19,31 +20,16 @@ void register_builtin_models(ModelRegistry& registry);
 
 namespace {
 
-constexpr const char* kWho = "torchinit::nn::make: ";
+constexpr const char* kWho = "torchinit::nn::make";
 
-// " at column N\n  <text>\n  ^" when there is source text to point into, else "".
-std::string where(const std::string& source, int column) {
-  if (source.empty() || column <= 0) return "";
-  return " at column " + std::to_string(column) + "\n" + caret(source, column);
-}
-
-std::string where(const Spec& spec, int column) { return where(spec.source(), column); }
+using torchinit::detail::ArgCheck;
+using torchinit::detail::got;
+using torchinit::detail::where;
 
 std::string spec_number(double x) { return SpecValue::of_number(x).str(); }
 
-// "number 2.5", "identifier relu", "list [1, 2]" for "got ..." in messages.
-std::string got(const SpecValue& v) {
-  return std::string(SpecValue::kind_name(v.kind)) + " " + v.str();
-}
-
 SpecValue parse_default(const std::string& text) {
   return Spec::parse("default(" + text + ")").args().at(0).value;
-}
-
-std::vector<std::string> arg_names(const ModelEntry& e) {
-  std::vector<std::string> names;
-  for (const ModelArg& a : e.args) names.push_back(a.name);
-  return names;
 }
 
 bool is_integer(const SpecValue& v) {
@@ -57,78 +43,97 @@ std::string range_text(double min, double max) {
   return "in [" + spec_number(min) + ", " + spec_number(max) + "]";
 }
 
-// An integer for an Int argument or an IntList element; `what` names it in errors.
-void check_integer(const std::string& what, const ModelArg& a, const SpecValue& v,
-                   const Spec& spec) {
-  const std::string expected =
-      a.type == ModelArgType::IntList ? "integers " + range_text(a.min, a.max) : a.describe();
-  TORCH_CHECK(is_integer(v), what, " expects ", expected, ", got ", got(v), where(spec, v.column),
-              v.kind == SpecValue::Kind::List && a.type == ModelArgType::Int
-                  ? "\nhint: this argument takes a single integer, not a list"
-                  : "");
-  if (!a.choices.empty()) {
-    const bool allowed = std::any_of(a.choices.begin(), a.choices.end(), [&](const std::string& c) {
-      return parse_default(c).number == v.number;
-    });
-    TORCH_CHECK(allowed, what, " expects ", expected, ", got ", v.str(), where(spec, v.column));
-    return;
+// An integer for an Int argument or an IntList element; `element` names the element in errors.
+void check_integer(const std::string& element, const ModelArg& a, const SpecValue& v,
+                   const ArgCheck& check) {
+  const std::string expects =
+      element + "expects " +
+      (a.type == ModelArgType::IntList ? "integers " + range_text(a.min, a.max) : a.describe());
+  if (!is_integer(v)) {
+    check.fail(expects + ", got " + got(v), v.column,
+               v.kind == SpecValue::Kind::List && a.type == ModelArgType::Int
+                   ? "\nhint: this argument takes a single integer, not a list"
+                   : "");
   }
-  TORCH_CHECK(v.number >= a.min && v.number <= a.max, what, " expects ", expected, ", got ",
-              v.str(), where(spec, v.column));
+  const bool allowed =
+      a.choices.empty()
+          ? v.number >= a.min && v.number <= a.max
+          : std::any_of(a.choices.begin(), a.choices.end(),
+                        [&](const std::string& c) { return parse_default(c).number == v.number; });
+  if (!allowed) check.fail(expects + ", got " + v.str(), v.column);
 }
 
 // Checks that `v` has the type and range the schema asks for.
-void check_value(const ModelEntry& e, const ModelArg& a, const SpecValue& v, const Spec& spec) {
-  const std::string who = kWho + e.name + " argument '" + a.name + "'";
+void check_value(const ModelArg& a, const SpecValue& v, const ArgCheck& check) {
   switch (a.type) {
     case ModelArgType::Int:
-      check_integer(who, a, v, spec);
+      check_integer("", a, v, check);
       return;
     case ModelArgType::Number:
-      TORCH_CHECK(v.kind == SpecValue::Kind::Number && !std::isnan(v.number), who, " expects ",
-                  a.describe(), ", got ", got(v), where(spec, v.column));
-      TORCH_CHECK(v.number >= a.min && v.number <= a.max, who, " expects ", a.describe(), ", got ",
-                  v.str(), where(spec, v.column));
+      if (v.kind != SpecValue::Kind::Number || std::isnan(v.number)) {
+        check.expected(a.describe(), got(v), v.column);
+      }
+      if (!(v.number >= a.min && v.number <= a.max)) {
+        check.expected(a.describe(), v.str(), v.column);
+      }
       return;
     case ModelArgType::Bool:
-      TORCH_CHECK(v.kind == SpecValue::Kind::Identifier && (v.text == "true" || v.text == "false"),
-                  who, " expects true or false, got ", got(v), where(spec, v.column));
+      if (v.kind != SpecValue::Kind::Identifier || (v.text != "true" && v.text != "false")) {
+        check.expected(a.describe(), got(v), v.column);
+      }
       return;
-    case ModelArgType::Choice: {
-      const bool word = v.kind == SpecValue::Kind::Identifier || v.kind == SpecValue::Kind::String;
-      TORCH_CHECK(word, who, " expects ", a.describe(), ", got ", got(v), where(spec, v.column));
-      TORCH_CHECK(std::find(a.choices.begin(), a.choices.end(), v.text) != a.choices.end(), who,
-                  " expects ", a.describe(), ", got '", v.text, "';",
-                  did_you_mean(v.text, a.choices), where(spec, v.column));
+    case ModelArgType::Choice:
+      torchinit::detail::check_choice(v, a.choices, check);
       return;
-    }
     case ModelArgType::IntList: {
-      TORCH_CHECK(
-          v.kind == SpecValue::Kind::List, who, " expects ", a.describe(), ", got ", got(v),
-          where(spec, v.column),
-          v.kind == SpecValue::Kind::Number ? "\nhint: write a list, as in [" + v.str() + "]" : "");
-      TORCH_CHECK(static_cast<int64_t>(v.list.size()) >= a.min_size, who, " expects ", a.describe(),
-                  ", got ", v.str(), where(spec, v.column));
+      if (v.kind != SpecValue::Kind::List) {
+        check.expected(a.describe(), got(v), v.column, "",
+                       v.kind == SpecValue::Kind::Number
+                           ? "\nhint: write a list, as in [" + v.str() + "]"
+                           : "");
+      }
+      if (static_cast<int64_t>(v.list.size()) < a.min_size) {
+        check.expected(a.describe(), v.str(), v.column);
+      }
       for (size_t i = 0; i < v.list.size(); ++i) {
-        check_integer(who + " element " + std::to_string(i), a, v.list[i], spec);
+        check_integer("element " + std::to_string(i) + " ", a, v.list[i], check);
       }
       return;
     }
     case ModelArgType::Activation: {
       if (v.kind == SpecValue::Kind::Identifier) {
         const std::vector<std::string> names = activation_names();
-        TORCH_CHECK(std::find(names.begin(), names.end(), v.text) != names.end(), who,
-                    " expects an activation, got unknown name '", v.text, "';",
-                    did_you_mean(v.text, names), " expected one of ", c10::Join(", ", names),
-                    where(spec, v.column));
+        if (std::find(names.begin(), names.end(), v.text) == names.end()) {
+          check.expected(
+              "an activation", "unknown name '" + excerpt(v.text) + "'", v.column,
+              did_you_mean(v.text, names) + " expected one of " + c10::Join(", ", names));
+        }
         return;
       }
-      TORCH_CHECK(v.kind == SpecValue::Kind::Spec && v.spec, who, " expects ", a.describe(),
-                  ", got ", got(v), where(spec, v.column));
-      check_activation(*v.spec, who);  // a parsed nested spec carries the source and columns
+      if (v.kind != SpecValue::Kind::Spec || !v.spec) {
+        check.expected(a.describe(), got(v), v.column);
+      }
+      check_activation(*v.spec, check.context());  // a parsed nested spec carries its columns
       return;
     }
   }
+}
+
+// The binder's parameters of a model's schema.
+std::vector<torchinit::detail::SpecParam> params_of(const ModelEntry& e) {
+  std::vector<torchinit::detail::SpecParam> params;
+  for (const ModelArg& a : e.args) {
+    torchinit::detail::SpecParam p;
+    p.name = a.name;
+    if (a.default_value) {
+      p.default_value = parse_default(*a.default_value);
+      p.default_text = *a.default_value;
+    }
+    p.expects = a.describe();
+    p.check = [a](const SpecValue& v, const ArgCheck& check) { check_value(a, v, check); };
+    params.push_back(std::move(p));
+  }
+  return params;
 }
 
 std::string join_lines(const std::vector<std::string>& lines) {
@@ -272,17 +277,13 @@ void ModelArgs::fail(const std::string& name, const std::string& message) const 
   const auto it = values_.find(name);
   const int column =
       it != values_.end() && it->second.column > 0 ? it->second.column : model_column_;
-  TORCH_CHECK(false, kWho, model_, " argument '", name, "' ", message, where(source_, column));
+  torchinit::detail::ArgCheck(source_, kWho, model_, name).fail(message, column);
 }
 
 // ---- ModelRegistry ----
 
 std::string signature(const ModelEntry& e) {
-  std::vector<std::string> parts;
-  for (const ModelArg& a : e.args) {
-    parts.push_back(a.default_value ? a.name + "=" + *a.default_value : a.name);
-  }
-  return e.name + "(" + c10::Join(", ", parts) + ")";
+  return torchinit::detail::signature(e.name, params_of(e));
 }
 
 ModelRegistry& ModelRegistry::global() {
@@ -297,11 +298,8 @@ ModelRegistry& ModelRegistry::global() {
 void ModelRegistry::add(ModelEntry entry) {
   TORCH_CHECK(!entry.name.empty() && entry.factory,
               "torchinit::nn::ModelRegistry::add: an entry needs a name and a factory");
-  for (const ModelArg& a : entry.args) {
-    if (!a.default_value) continue;
-    const SpecValue v = parse_default(*a.default_value);  // fail now, not at first use
-    check_value(entry, a, v, Spec(entry.name));
-  }
+  // Fail now, not at first use.
+  for (const auto& p : params_of(entry)) torchinit::detail::check_default(kWho, entry.name, p);
   std::unique_lock lock(mutex_);
   TORCH_CHECK(entries_.count(entry.name) == 0, "torchinit::nn::ModelRegistry::add: the name '",
               entry.name, "' is already registered; pick another name");
@@ -332,47 +330,20 @@ std::vector<ModelEntry> ModelRegistry::entries() const {
 
 std::pair<ModelEntry, ModelArgs> ModelRegistry::bind(const Spec& spec) const {
   const std::optional<ModelEntry> found = find(spec.name());
-  TORCH_CHECK(found, kWho, "unknown model '", spec.name(), "';", did_you_mean(spec.name(), names()),
-              " expected one of ", c10::Join(", ", names()), where(spec, spec.column()),
+  TORCH_CHECK(found, kWho, ": unknown model '", excerpt(spec.name()), "';",
+              did_you_mean(spec.name(), names()), " expected one of ", c10::Join(", ", names()),
+              where(spec, spec.column()),
               "\nhint: `torchinit list --models` describes every model and its arguments");
   const ModelEntry& e = *found;
-  const std::string who = kWho + e.name;
-
-  // Positional arguments bind in schema order, then keywords.
-  std::map<std::string, const SpecArg*> given;
-  size_t position = 0;
-  for (const SpecArg& arg : spec.args()) {
-    std::string key = arg.key;
-    if (key.empty()) {
-      TORCH_CHECK(position < e.args.size(), who, " takes at most ", e.args.size(),
-                  " arguments, got ", spec.args().size(), "; its signature is ", signature(e),
-                  where(spec, arg.column));
-      key = e.args[position++].name;
-    }
-    const auto schema = std::find_if(e.args.begin(), e.args.end(),
-                                     [&](const ModelArg& a) { return a.name == key; });
-    TORCH_CHECK(schema != e.args.end(), who, " has no argument '", key, "';",
-                did_you_mean(key, arg_names(e)), " it takes ", signature(e),
-                where(spec, arg.column));
-    TORCH_CHECK(given.count(key) == 0, who, " argument '", key,
-                "' is given twice (by position and by keyword); keep one", where(spec, arg.column));
-    check_value(e, *schema, arg.value, spec);
-    given[key] = &arg;
-  }
-
+  const torchinit::detail::BoundArgs bound =
+      torchinit::detail::bind(spec, kWho, e.name, params_of(e));
   ModelArgs args;
   args.model_ = e.name;
   args.source_ = spec.source();
   args.model_column_ = spec.column();
-  for (const ModelArg& a : e.args) {
-    const auto it = given.find(a.name);
-    TORCH_CHECK(it != given.end() || a.default_value, who, " needs argument '", a.name, "' (",
-                a.describe(), "); it takes ", signature(e), where(spec, spec.column()));
-    if (it != given.end()) {
-      args.values_[a.name] = ModelArgs::Bound{it->second->value, it->second->value.column};
-    } else {
-      args.values_[a.name] = ModelArgs::Bound{parse_default(*a.default_value), 0};
-    }
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    const SpecValue& v = bound.values[i];
+    args.values_[e.args[i].name] = ModelArgs::Bound{v, bound.given[i] ? v.column : 0};
   }
   return {e, std::move(args)};
 }

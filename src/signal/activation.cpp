@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "signal/activation_table.h"
 #include "spec/spec_args.h"
 #include "theory/gaussian.h"
 #include "torchinit/gauss_hermite.h"
@@ -187,20 +188,14 @@ double softplus(double x, double beta, double threshold) {
 using Param = detail::SpecParam;
 using detail::where;
 
-struct Entry {
-  std::string name;
-  std::vector<std::string> aliases;
-  std::vector<Param> params;
-  std::function<void(ActivationModel&, const std::vector<SpecValue>&)> build;
-};
+using Entry = detail::ActivationInfo;
 
 Param number(std::string name, double default_value, bool positive = false) {
-  return Param{std::move(name), SpecValue::of_number(default_value), {}, positive};
+  return detail::number_param(std::move(name), default_value, positive);
 }
 
 Param choice(std::string name, std::string default_value, std::vector<std::string> choices) {
-  return Param{std::move(name), SpecValue::of_identifier(std::move(default_value)),
-               std::move(choices), false};
+  return detail::choice_param(std::move(name), std::move(default_value), std::move(choices));
 }
 
 // Gauss–Hermite with 128 nodes is exact to ~1e-13 (all three moments; the derivative moment is
@@ -216,6 +211,33 @@ constexpr double kGhMaxQMish = 1;
 constexpr double kGhMaxQSoftplus =
     2;  // divided by beta^2: softplus_beta(x) = softplus(beta x)/beta
 
+// ---- gains (calculate_gain) --------------------------------------------------------------------
+
+// The gain that keeps E[x^2] through a fan_in-scaled layer: 1/sqrt(E[phi(Z)^2]), Z ~ N(0, 1).
+double gain_from_second_moment(double m2) { return 1.0 / std::sqrt(m2); }
+
+// E[elu_alpha(Z)^2] in closed form: E[Z^2; Z>0] = 1/2 and, with E[e^{tZ}; Z<0] = e^{t^2/2} Phi(-t),
+// E[alpha^2 (e^Z - 1)^2; Z<0] = alpha^2 (e^2 Phi(-2) - 2 e^{1/2} Phi(-1) + 1/2).
+double elu_gain_second_moment(double alpha) {
+  return 0.5 + alpha * alpha *
+                   (std::exp(2.0) * normal_cdf(-2) - 2 * std::exp(0.5) * normal_cdf(-1) + 0.5);
+}
+
+// softplus_beta with the linear branch at beta x > 30 written as (beta x)/beta: the form the
+// gains have always used (their bits are pinned by the golden digests).
+double gain_softplus(double x, double beta) {
+  const double bx = beta * x;
+  return (bx > 30 ? bx : std::log1p(std::exp(bx))) / beta;
+}
+
+// A gain computed by Gauss–Hermite quadrature of phi(Z)^2.
+double quadrature_gain(const std::function<double(double)>& phi) {
+  return gain_from_second_moment(gaussian_expectation([&phi](double z) {
+    const double y = phi(z);
+    return y * y;
+  }));
+}
+
 // SELU constants (Klambauer et al. 2017), as in torch.nn.SELU.
 constexpr double kSeluLambda = 1.0507009873554804934193349852946;
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
@@ -223,6 +245,7 @@ constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
 const std::vector<Entry>& entries() {
   static const std::vector<Entry>* table = [] {
     using V = std::vector<SpecValue>;
+    using Gain = std::optional<double>;
     auto* t = new std::vector<Entry>{
         {"identity",
          {"linear"},
@@ -230,14 +253,16 @@ const std::vector<Entry>& entries() {
          [](ActivationModel& m, const V&) {
            set_leaky(m, 1.0);
            m.gh_max_q = std::numeric_limits<double>::infinity();  // polynomial: GH exact
-         }},
+         },
+         nullptr},  // not a name of torch.nn.init.calculate_gain
         {"relu",
          {},
          {},
          [](ActivationModel& m, const V&) {
            set_leaky(m, 0.0);
            m.kinked = true;
-         }},
+         },
+         [](Gain) { return std::sqrt(2.0); }},
         {"leaky_relu",
          {},
          {number("negative_slope", 0.01)},
@@ -246,6 +271,12 @@ const std::vector<Entry>& entries() {
            m.kinked = v[0].number != 1;
            if (!m.kinked) m.gh_max_q = std::numeric_limits<double>::infinity();
            m.parameter = v[0].number;
+         },
+         [](Gain param) {
+           const double slope = param.value_or(0.01);
+           TORCH_CHECK(std::isfinite(slope),
+                       "torchinit::calculate_gain: leaky_relu slope must be finite, got ", slope);
+           return std::sqrt(2.0 / (1 + std::pow(slope, 2)));
          }},
         {"tanh",
          {},
@@ -257,7 +288,8 @@ const std::vector<Entry>& entries() {
              return 1 - t * t;
            };
            m.gh_max_q = kGhMaxQTanh;
-         }},
+         },
+         [](Gain) { return 5.0 / 3; }},
         {"sigmoid",
          {},
          {},
@@ -268,14 +300,25 @@ const std::vector<Entry>& entries() {
              return s * (1 - s);
            };
            m.gh_max_q = kGhMaxQSigmoid;
-         }},
-        {"selu", {}, {}, [](ActivationModel& m, const V&) { set_elu(m, kSeluAlpha, kSeluLambda); }},
+         },
+         [](Gain) { return 1.0; }},
+        {"selu",
+         {},
+         {},
+         [](ActivationModel& m, const V&) { set_elu(m, kSeluAlpha, kSeluLambda); },
+         [](Gain) { return 3.0 / 4; }},
         {"elu",
          {},
          {number("alpha", 1.0)},
          [](ActivationModel& m, const V& v) {
            set_elu(m, v[0].number, 1.0);
            m.parameter = v[0].number;
+         },
+         [](Gain param) {
+           const double alpha = param.value_or(1.0);
+           TORCH_CHECK(std::isfinite(alpha) && alpha >= 0,
+                       "torchinit::calculate_gain: elu alpha must be finite and >= 0, got ", alpha);
+           return gain_from_second_moment(elu_gain_second_moment(alpha));
          }},
         {"gelu",
          {},
@@ -294,6 +337,11 @@ const std::vector<Entry>& entries() {
              m.dphi = [](double x) { return normal_cdf(x) + x * normal_pdf(x); };
            }
            m.gh_max_q = kGhMaxQGelu;
+         },
+         // The exact gelu (approximate=none) for every spec, as calculate_gain always did.
+         [](Gain) {
+           return quadrature_gain(
+               [](double z) { return 0.5 * z * std::erfc(-z / std::sqrt(2.0)); });
          }},
         {"silu",
          {"swish"},
@@ -305,7 +353,8 @@ const std::vector<Entry>& entries() {
              return s * (1 + x * (1 - s));
            };
            m.gh_max_q = kGhMaxQSilu;
-         }},
+         },
+         [](Gain) { return quadrature_gain([](double z) { return z / (1 + std::exp(-z)); }); }},
         {"mish",
          {},
          {},
@@ -316,6 +365,9 @@ const std::vector<Entry>& entries() {
              return t + x * (1 - t * t) * sigmoid(x);
            };
            m.gh_max_q = kGhMaxQMish;
+         },
+         [](Gain) {
+           return quadrature_gain([](double z) { return z * std::tanh(gain_softplus(z, 1.0)); });
          }},
         {"softplus",
          {},
@@ -330,19 +382,17 @@ const std::vector<Entry>& entries() {
            };
            m.gh_max_q = kGhMaxQSoftplus / (beta * beta);
            m.parameter = beta;
+         },
+         [](Gain param) {
+           const double beta = param.value_or(1.0);
+           TORCH_CHECK(std::isfinite(beta) && beta > 0,
+                       "torchinit::calculate_gain: softplus beta must be > 0, got ", beta);
+           return quadrature_gain([beta](double z) { return gain_softplus(z, beta); });
          }},
     };
     return t;
   }();
   return *table;
-}
-
-const Entry* find_entry(std::string_view name) {
-  for (const Entry& e : entries()) {
-    if (e.name == name || std::find(e.aliases.begin(), e.aliases.end(), name) != e.aliases.end())
-      return &e;
-  }
-  return nullptr;
 }
 
 constexpr const char* kWho = "torchinit::activation";
@@ -417,31 +467,46 @@ Activation Activation::quadrature_only() const {
   return copy;
 }
 
+namespace detail {
+
+const std::vector<ActivationInfo>& activation_table() { return entries(); }
+
+const ActivationInfo* find_activation(std::string_view name) {
+  for (const ActivationInfo& e : entries()) {
+    if (e.name == name || std::find(e.aliases.begin(), e.aliases.end(), name) != e.aliases.end())
+      return &e;
+  }
+  return nullptr;
+}
+
+std::pair<const ActivationInfo*, std::vector<SpecValue>> bind_activation(const Spec& spec,
+                                                                         std::string_view who) {
+  const ActivationInfo* e = find_activation(spec.name());
+  TORCH_CHECK(e, who, ": unknown activation '", spec.name(), "';",
+              did_you_mean(spec.name(), activation_names()), " expected one of ",
+              c10::Join(", ", activation_names()), where(spec, spec.column()));
+  return {e, bind(spec, who, e->name, e->params).values};
+}
+
+}  // namespace detail
+
 Activation activation(std::string_view spec) { return activation(Spec::parse(spec)); }
 
 Activation activation(const Spec& spec) {
-  const Entry* e = find_entry(spec.name());
-  TORCH_CHECK(e, kWho, ": unknown activation '", spec.name(), "';",
-              did_you_mean(spec.name(), activation_names()), " expected one of ",
-              c10::Join(", ", activation_names()), where(spec, spec.column()));
-  const std::vector<std::optional<SpecValue>> given =
-      detail::bind_args(spec, kWho, e->name, e->params);
-
+  const auto [e, bound] = detail::bind_activation(spec, kWho);
   std::vector<SpecValue> values;
   std::vector<SpecArg> canonical;  // the arguments that differ from their default
   for (size_t i = 0; i < e->params.size(); ++i) {
     const Param& p = e->params[i];
-    SpecValue v = p.default_value;
-    if (given[i]) {
-      v = p.choices.empty() ? SpecValue::of_number(given[i]->number)
-                            : SpecValue::of_identifier(given[i]->text);
-    }
-    if (v != p.default_value) canonical.push_back(SpecArg{p.name, v, 0});
+    const SpecValue& b = bound[i];
+    SpecValue v = b.kind == SpecValue::Kind::Number ? SpecValue::of_number(b.number)
+                                                    : SpecValue::of_identifier(b.text);
+    if (v != *p.default_value) canonical.push_back(SpecArg{p.name, v, 0});
     values.push_back(std::move(v));
   }
   // A single numeric first argument prints positionally: leaky_relu(0.2), elu(0.5).
   if (canonical.size() == 1 && canonical[0].key == e->params[0].name &&
-      e->params[0].choices.empty()) {
+      e->params[0].default_value->kind == SpecValue::Kind::Number) {
     canonical[0].key.clear();
   }
 
@@ -452,6 +517,7 @@ Activation activation(const Spec& spec) {
   return Activation(std::move(model));
 }
 
+// The canonical list of activation names (nn::activation_names() returns this one).
 std::vector<std::string> activation_names() {
   std::vector<std::string> names;
   for (const Entry& e : entries()) names.push_back(e.name);

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/any.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <optional>
 
 #include "torchinit/activation.h"
+#include "torchinit/nn/activation_module.h"
 #include "torchinit/nn/probe.h"
 #include "torchinit/plan.h"
 #include "torchinit/stats.h"
@@ -43,28 +43,9 @@ bool is_layer(const std::string& type) {
 
 // The activation spec of a step, or nullopt when the theory has no model of it.
 std::optional<std::string> activation_spec(const Step& s) {
-  const std::string& t = s.type;
-  if (t == "ReLU" || t == "relu") return "relu";
-  if (t == "Tanh") return "tanh";
-  if (t == "Sigmoid") return "sigmoid";
-  if (t == "SELU") return "selu";
-  if (t == "SiLU") return "silu";
-  if (t == "Mish") return "mish";
-  if (t == "Identity") return "identity";
-  if (const auto* m = dynamic_cast<const torch::nn::LeakyReLUImpl*>(s.module)) {
-    return fmt::format("leaky_relu({:.17g})", m->options.negative_slope());
-  }
-  if (const auto* m = dynamic_cast<const torch::nn::ELUImpl*>(s.module)) {
-    return fmt::format("elu({:.17g})", m->options.alpha());
-  }
-  if (const auto* m = dynamic_cast<const torch::nn::GELUImpl*>(s.module)) {
-    return "gelu(approximate=" + m->options.approximate() + ")";
-  }
-  if (const auto* m = dynamic_cast<const torch::nn::SoftplusImpl*>(s.module)) {
-    return fmt::format("softplus(beta={:.17g}, threshold={:.17g})", m->options.beta(),
-                       m->options.threshold());
-  }
-  return std::nullopt;
+  if (s.type == "relu") return "relu";  // ResNet's functional relu: recorded without a module
+  if (s.module == nullptr) return std::nullopt;
+  return nn::activation_spec_of(*s.module);
 }
 
 const ReportRow* find_row(const Report* report, const std::string& path) {

@@ -247,62 +247,77 @@ TEST(InitSpecErrors, EachNamesTheInitializerAndTheFixAndLeavesTheTensor) {
       {"glorot_unifrom", {"'glorot_unifrom'", "did you mean 'glorot_uniform'?"}},
       // unknown argument, with did-you-mean and the signature
       {"xavier_uniform(gian=2)",
-       {"torchinit::xavier_uniform", "unknown argument 'gian'", "did you mean 'gain'?",
-        "xavier_uniform(gain=1)"}},
+       {"torchinit::Registry::make: xavier_uniform has no argument 'gian'", "did you mean 'gain'?",
+        "it takes xavier_uniform(gain=1)"}},
       {"kaiming_normal(mdoe=fan_out)",
-       {"torchinit::kaiming_normal", "unknown argument 'mdoe'", "did you mean 'mode'?"}},
+       {"torchinit::Registry::make: kaiming_normal has no argument 'mdoe'",
+        "did you mean 'mode'?"}},
       // wrong types
       {"xavier_uniform(gain=foo)",
-       {"torchinit::xavier_uniform", "'gain'", "unknown nonlinearity 'foo'", "relu"}},
-      {"xavier_uniform(gain='relu')", {"torchinit::xavier_uniform", "'gain'", "relu"}},
+       {"torchinit::Registry::make: xavier_uniform argument 'gain'", "unknown nonlinearity 'foo'",
+        "relu"}},
+      {"xavier_uniform(gain='relu')",
+       {"torchinit::Registry::make: xavier_uniform argument 'gain'", "relu"}},
       {"kaiming_uniform(mode=3)",
-       {"torchinit::kaiming_uniform", "'mode'", "must be one of fan_in, fan_out"}},
+       {"torchinit::Registry::make: kaiming_uniform argument 'mode'",
+        "expects one of fan_in, fan_out, got number 3"}},
       {"kaiming_normal(nonlinearity=rellu)",
-       {"torchinit::kaiming_normal", "'nonlinearity'", "did you mean 'relu'?"}},
+       {"torchinit::Registry::make: kaiming_normal argument 'nonlinearity'",
+        "did you mean 'relu'?"}},
       {"variance_scaling(mode=fan_ave)",
-       {"torchinit::variance_scaling", "fan_in, fan_out, fan_avg", "did you mean 'fan_avg'?"}},
-      {"normal(std=relu)", {"torchinit::normal", "'std'", "expects a number"}},
-      {"uniform(a=[1, 2])", {"torchinit::uniform", "'a'", "expects a number"}},
+       {"torchinit::Registry::make: variance_scaling argument 'mode'", "fan_in, fan_out, fan_avg",
+        "did you mean 'fan_avg'?"}},
+      {"normal(std=relu)",
+       {"torchinit::Registry::make: normal argument 'std' expects a number, got identifier relu"}},
+      {"uniform(a=[1, 2])",
+       {"torchinit::Registry::make: uniform argument 'a' expects a number, got list [1, 2]"}},
       // out of range
-      {"normal(std=-1)", {"torchinit::normal", "std > 0"}},
-      {"normal(std=0)", {"torchinit::normal", "std > 0"}},
-      {"trunc_normal(std=-0.1)", {"torchinit::trunc_normal", "std > 0"}},
-      {"uniform(a=1, b=0)", {"torchinit::uniform", "a < b", "swap them"}},
-      {"uniform(a=1, b=1)", {"torchinit::uniform", "a < b"}},
-      {"trunc_normal(a=2, b=-2)", {"torchinit::trunc_normal", "a < b"}},
+      {"normal(std=-1)", {"torchinit::Registry::make: normal argument", "std > 0"}},
+      {"normal(std=0)", {"torchinit::Registry::make: normal argument", "std > 0"}},
+      {"trunc_normal(std=-0.1)", {"torchinit::Registry::make: trunc_normal argument", "std > 0"}},
+      {"uniform(a=1, b=0)", {"torchinit::Registry::make: uniform argument", "a < b", "swap them"}},
+      {"uniform(a=1, b=1)", {"torchinit::Registry::make: uniform argument", "a < b"}},
+      {"trunc_normal(a=2, b=-2)", {"torchinit::Registry::make: trunc_normal argument", "a < b"}},
       {"trunc_normal(mean=0, std=1, a=40, b=41)",
-       {"torchinit::trunc_normal", "37 std", "Move the bounds or the mean"}},
-      {"sparse(sparsity=1)", {"torchinit::sparse", "[0, 1)"}},
-      {"sparse(sparsity=-0.1)", {"torchinit::sparse", "[0, 1)"}},
-      {"sparse(sparsity=0.5, std=0)", {"torchinit::sparse", "std must be > 0"}},
-      {"xavier_uniform(gain=0)", {"torchinit::xavier_uniform", "'gain'", "> 0"}},
-      {"orthogonal(gain=-1)", {"torchinit::orthogonal", "'gain'", "> 0"}},
-      {"xavier_normal(gain=inf)", {"torchinit::xavier_normal", "'gain'", "finite number > 0"}},
-      {"variance_scaling(scale=-1)", {"torchinit::variance_scaling", "scale", "> 0"}},
+       {"torchinit::Registry::make: trunc_normal argument", "37 std",
+        "Move the bounds or the mean"}},
+      {"sparse(sparsity=1)", {"torchinit::Registry::make: sparse argument", "[0, 1)"}},
+      {"sparse(sparsity=-0.1)", {"torchinit::Registry::make: sparse argument", "[0, 1)"}},
+      {"sparse(sparsity=0.5, std=0)",
+       {"torchinit::Registry::make: sparse argument", "std must be > 0"}},
+      {"xavier_uniform(gain=0)", {"xavier_uniform argument 'gain'", "> 0"}},
+      {"orthogonal(gain=-1)", {"orthogonal argument 'gain'", "> 0"}},
+      {"xavier_normal(gain=inf)", {"xavier_normal argument 'gain'", "finite number > 0"}},
+      {"variance_scaling(scale=-1)",
+       {"torchinit::Registry::make: variance_scaling argument", "scale", "> 0"}},
       // a nonlinearity parameter out of range: the error must still name the initializer
       {"xavier_uniform(gain=elu(-1))", {"xavier_uniform", "alpha", ">= 0"}},
       {"orthogonal(gain=softplus(0))", {"orthogonal", "beta", "> 0"}},
       {"xavier_normal(gain=leaky_relu(inf))", {"xavier_normal", "slope", "finite"}},
       {"xavier_uniform(gain=leaky_relu(0.2, 3))",
-       {"torchinit::xavier_uniform", "at most one number"}},
-      {"kaiming_uniform(a=inf)", {"torchinit::kaiming_uniform", "finite"}},
-      {"dirac(groups=0)", {"torchinit::dirac", "positive integer"}},
-      {"dirac(groups=1.5)", {"torchinit::dirac", "positive integer"}},
-      {"constant(val=inf)", {"torchinit::constant", "finite"}},
+       {"torchinit::Registry::make: xavier_uniform argument 'gain'", "at most one number"}},
+      {"kaiming_uniform(a=inf)", {"torchinit::Registry::make: kaiming_uniform argument", "finite"}},
+      {"dirac(groups=0)", {"torchinit::Registry::make: dirac argument", "positive integer"}},
+      {"dirac(groups=1.5)", {"torchinit::Registry::make: dirac argument", "positive integer"}},
+      {"constant(val=inf)", {"torchinit::Registry::make: constant argument", "finite"}},
       // nan
-      {"normal(std=nan)", {"torchinit::normal", "'std'", "nan"}},
-      {"uniform(a=nan)", {"torchinit::uniform", "'a'", "nan"}},
-      {"xavier_uniform(gain=nan)", {"torchinit::xavier_uniform", "'gain'", "finite number > 0"}},
+      {"normal(std=nan)", {"torchinit::Registry::make: normal argument 'std'", "nan"}},
+      {"uniform(a=nan)", {"torchinit::Registry::make: uniform argument 'a'", "nan"}},
+      {"xavier_uniform(gain=nan)", {"xavier_uniform argument 'gain'", "finite number > 0"}},
       // missing required arguments
       {"sparse",
-       {"torchinit::sparse", "missing required argument 'sparsity'", "sparse(sparsity, std=0.01)"}},
-      {"sparse(std=0.1)", {"torchinit::sparse", "missing required argument 'sparsity'"}},
-      {"constant", {"torchinit::constant", "missing required argument 'val'", "constant(val)"}},
+       {"torchinit::Registry::make: sparse needs argument 'sparsity' (a number)",
+        "it takes sparse(sparsity, std=0.01)"}},
+      {"sparse(std=0.1)", {"torchinit::Registry::make: sparse needs argument 'sparsity'"}},
+      {"constant",
+       {"torchinit::Registry::make: constant needs argument 'val'", "it takes constant(val)"}},
       // too many positionals, repeated keys
       {"uniform(0, 1, 2)",
-       {"torchinit::uniform", "too many positional arguments", "uniform(a=0, b=1)"}},
-      {"zeros(1)", {"torchinit::zeros", "too many positional arguments", "zeros()"}},
+       {"torchinit::Registry::make: uniform takes at most 2 arguments, got 3",
+        "remove the extra argument", "it takes uniform(a=0, b=1)"}},
+      {"zeros(1)", {"torchinit::Registry::make: zeros takes no arguments, got 1", "zeros()"}},
       {"normal(std=1, std=2)", {"normal", "'std'"}},
+      {"normal(0, mean=1)", {"normal argument 'mean' is given twice; keep one"}},
       // syntax, with the column and a caret
       {"normal(std=", {"column", "^"}},
       {"normal(std=0.1", {"column", "^"}},
@@ -347,7 +362,7 @@ TEST(Range, NeverWritesNonFiniteValues) {
 
 TEST(InitSpecErrors, TorchBackendChecksTheSpecFirstToo) {
   EXPECT_TRUE(FailsUnchanged(at::empty({6, 4}), "kaiming_uniform(mode=fan_mid)",
-                             {"kaiming_uniform", "must be one of fan_in, fan_out"},
+                             {"kaiming_uniform", "expects one of fan_in, fan_out"},
                              InitOptions().backend(torchinit::Backend::Torch)));
 }
 
@@ -765,7 +780,7 @@ TEST(Matrix, NumberArgumentsOutOfRangeNanAndInf) {
         const at::Tensor t = at::empty(shape);
         EXPECT_TRUE(
             ContainsAll(matrix::run(t, spec, name, InitOptions().seed(5), matrix::About::Argument),
-                        {arg.name, "must be one of"}));
+                        {"argument '" + arg.name + "' expects one of"}));
         continue;
       }
       for (const char* value : {"nan", "inf", "-inf", "0", "-1", "1e300", "-1e300"}) {
@@ -1053,7 +1068,7 @@ TEST(Matrix, RangeErrorsPointAtTheArgument) {
         failed.insert(spec);
         SCOPED_TRACE(spec);
         EXPECT_TRUE(
-            ContainsAll(msg, {"torchinit::" + name + ": argument '" + arg.name + "'",
+            ContainsAll(msg, {"torchinit::Registry::make: " + name + " argument '" + arg.name + "'",
                               " at column " + std::to_string(column),
                               "\n  " + spec + "\n  " + std::string(column - 1, ' ') + "^"}));
       }
