@@ -4,11 +4,11 @@
 //
 //   auto ctx = torchinit::dist::Context(torchinit::dist::ContextOptions::from_env());
 //   at::Tensor shard = torch::empty({rows_per_rank, 16384});
-//   auto slice = torchinit::Slice::rows(ctx.rank() * rows_per_rank, (ctx.rank() + 1) *
-//   rows_per_rank); torchinit::init_shard_(shard, "kaiming_normal", {4096, 16384}, slice, opts);
-//   torchinit::CheckResult r = torchinit::dist::check_sharded(ctx, shard, {4096, 16384}, slice,
-//                                                             torchinit::theory("kaiming_normal",
-//                                                             {4096, 16384}));
+//   auto slice = torchinit::Slice::rows(ctx.rank() * rows_per_rank,
+//                                       (ctx.rank() + 1) * rows_per_rank);
+//   torchinit::init_shard_(shard, "kaiming_normal", {4096, 16384}, slice, opts);
+//   torchinit::CheckResult r = torchinit::dist::check_sharded(
+//       ctx, shard, {4096, 16384}, slice, torchinit::theory("kaiming_normal", {4096, 16384}));
 //
 // Every collective fails with a c10::Error (never hangs) when a peer dies or stalls past the
 // timeout; the message names the ranks that are gone when they ran on this machine.

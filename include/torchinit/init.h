@@ -2,8 +2,8 @@
 //
 //   torch::Tensor w = torch::empty({256, 128});
 //   torchinit::init_(w, "xavier_uniform(gain=relu)",
-//   torchinit::InitOptions().seed(7).key("fc1.weight")); torchinit::Distribution d =
-//   torchinit::theory("xavier_uniform(gain=relu)", w.sizes());
+//                    torchinit::InitOptions().seed(7).key("fc1.weight"));
+//   torchinit::Distribution d = torchinit::theory("xavier_uniform(gain=relu)", w.sizes());
 #pragma once
 
 #include <ATen/core/Tensor.h>

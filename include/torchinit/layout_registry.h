@@ -1,8 +1,8 @@
 // Layouts of your own module types: how torchinit reads the parameters of a module class it
 // does not know (roles, fans, what its constructor draws), declared once per C++ type.
 //
-//   struct WeightNormLinearImpl : torch::nn::Module {   // weight_v [out, in], weight_g [out, 1],
-//   bias
+//   // weight_v [out, in], weight_g [out, 1], bias [out]
+//   struct WeightNormLinearImpl : torch::nn::Module {
 //     int64_t in, out; …
 //   };
 //   torchinit::LayoutRegistry::global().add<WeightNormLinearImpl>(

@@ -2,8 +2,9 @@
 // gradient variance (backward) that mean-field theory predicts from a Report, against what a
 // batch measures, layer by layer, with a diagnosis.
 //
-//   auto mlp = torchinit::nn::MLP(torchinit::nn::MLPOptions(256, std::vector<int64_t>(20, 256),
-//   10)); torchinit::Report rep = torchinit::Plan::preset("he").apply(*mlp, {});
+//   auto mlp = torchinit::nn::MLP(
+//       torchinit::nn::MLPOptions(256, std::vector<int64_t>(20, 256), 10));
+//   torchinit::Report rep = torchinit::Plan::preset("he").apply(*mlp, {});
 //   torchinit::Propagation p = torchinit::propagate(*mlp, rep, {512, 256});
 //   std::cout << p.table();              // measured vs predicted per layer
 //   p.verdict();                         // "stable", "vanishing" or "exploding"
@@ -16,8 +17,8 @@
 //
 // Prediction (Poole et al. 2016): with sigma_w2 = fan_in Var(w) and sigma_b2 = Var(b) from each
 // layer's row of the Report and phi the activation between two layers,
-//   q^1 = sigma_w2 E[x^2] + sigma_b2 (E[x^2] = 1),  q^l = sigma_w2 E[phi(sqrt(q^{l-1}) z)^2] +
-//   sigma_b2,
+//   q^1 = sigma_w2 E[x^2] + sigma_b2  (E[x^2] = 1),
+//   q^l = sigma_w2 E[phi(sqrt(q^{l-1}) z)^2] + sigma_b2,
 // and backward, from the output (gradient variance 1),
 //   g^l = g^{l+1} fan_out^{l+1} Var(w^{l+1}) E[phi'(sqrt(q^l) z)^2].
 // A step the theory does not cover (a norm, pooling, dropout, a residual block) ends the

@@ -1,6 +1,6 @@
 // What a structured family promises beyond the marginal distribution of one element, as one type
 // per family. Distribution::typed_structure() holds one of them; check() dispatches on it (each
-// structure's check lives in its initializer's file, declared in src/structure_check.h), and
+// structure's check lives in its initializer's file, declared in src/checks/structure_check.h), and
 // check_sharded uses it to decide whether merged shard statistics suffice.
 #pragma once
 
@@ -59,7 +59,7 @@ struct BlockConstant {
 }  // namespace structure
 
 // One alternative per structured family. A new structure: its type above, one alternative here,
-// its check declared in src/structure_check.h and defined next to its initializer.
+// its check declared in src/checks/structure_check.h and defined next to its initializer.
 using TypedStructure = std::variant<structure::None, structure::Orthogonal, structure::Sparse,
                                     structure::Eye, structure::Dirac, structure::DeltaOrthogonal,
                                     structure::Chrono, structure::BlockConstant>;

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "marginal_tests.h"
-#include "structure_check.h"
+#include "checks/marginal_tests.h"
+#include "checks/structure_check.h"
 #include "torchinit/distributed.h"
 
 namespace torchinit::dist {

@@ -6,9 +6,9 @@
 
 #include <cmath>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
-#include "structure_check.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {

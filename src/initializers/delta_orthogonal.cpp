@@ -4,9 +4,9 @@
 // reach dynamical isometry.
 #include <ATen/ops/empty.h>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
-#include "structure_check.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {

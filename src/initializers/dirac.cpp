@@ -4,10 +4,10 @@
 
 #include <cmath>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "initializers/run_fill.h"
-#include "structure_check.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {

@@ -2,10 +2,10 @@
 // preserves the input in Linear layers (Le et al. 2015, IRNN).
 #include <ATen/ops/eye.h>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "initializers/run_fill.h"
-#include "structure_check.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {

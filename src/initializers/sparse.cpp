@@ -8,9 +8,9 @@
 #include <numeric>
 #include <vector>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
-#include "structure_check.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {

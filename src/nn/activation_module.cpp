@@ -11,7 +11,7 @@
 #include <optional>
 #include <utility>
 
-#include "spec_args.h"
+#include "spec/spec_args.h"
 
 namespace torchinit::nn {
 namespace {

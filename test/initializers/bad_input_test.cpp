@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "initializers/builtin_names.h"
-#include "memory_overlap.h"
+#include "initializers/memory_overlap.h"
 #include "test_util.h"
 #include "torchinit/check.h"
 #include "torchinit/init.h"

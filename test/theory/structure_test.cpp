@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "structure_check.h"
+#include "checks/structure_check.h"
 #include "torchinit/distribution.h"
 
 namespace {

@@ -13,33 +13,29 @@
 
 namespace torchinit::nn {
 
-/// Options for `BasicBlock`.
-///
-/// Example:
-/// ```
-/// BasicBlock block(BasicBlockOptions(64, 128).stride(2));  // with a projection shortcut
-/// ```
+// Options for `BasicBlock`.
+//
+// Example:
+//   BasicBlock block(BasicBlockOptions(64, 128).stride(2));  // with a projection shortcut
 struct BasicBlockOptions {
   BasicBlockOptions(int64_t in_channels, int64_t channels);
 
-  /// Channels of the input.
+  // Channels of the input.
   TORCH_ARG(int64_t, in_channels);
-  /// Channels of both convs; the block outputs channels * BasicBlockImpl::expansion.
+  // Channels of both convs; the block outputs channels * BasicBlockImpl::expansion.
   TORCH_ARG(int64_t, channels);
-  /// Stride of the first conv (and of the shortcut).
+  // Stride of the first conv (and of the shortcut).
   TORCH_ARG(int64_t, stride) = 1;
 };
 
-/// x → conv1 (3×3, stride) → bn1 → relu → conv2 (3×3) → bn2, plus the shortcut, then relu.
-/// The shortcut is the identity, or `downsample` (1×1 conv with the stride + BatchNorm2d, named
-/// `downsample.0` and `downsample.1` as in torchvision) when the stride or the channels change.
-/// Convs have no bias.
-///
-/// Example:
-/// ```
-/// BasicBlock block(BasicBlockOptions(64, 64));
-/// torch::Tensor y = block(torch::randn({2, 64, 8, 8}));  // [2, 64, 8, 8]
-/// ```
+// x → conv1 (3×3, stride) → bn1 → relu → conv2 (3×3) → bn2, plus the shortcut, then relu.
+// The shortcut is the identity, or `downsample` (1×1 conv with the stride + BatchNorm2d, named
+// `downsample.0` and `downsample.1` as in torchvision) when the stride or the channels change.
+// Convs have no bias.
+//
+// Example:
+//   BasicBlock block(BasicBlockOptions(64, 64));
+//   torch::Tensor y = block(torch::randn({2, 64, 8, 8}));  // [2, 64, 8, 8]
 class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
  public:
   static constexpr int64_t expansion = 1;
@@ -58,7 +54,7 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
   torch::nn::Sequential downsample{nullptr};  // null for an identity shortcut
 };
 
-/// A `ModuleHolder` for `BasicBlockImpl`.
+// A `ModuleHolder` for `BasicBlockImpl`.
 TORCH_MODULE(BasicBlock);
 
 }  // namespace torchinit::nn

@@ -14,33 +14,29 @@
 
 namespace torchinit::nn {
 
-/// Options for `Bottleneck`.
-///
-/// Example:
-/// ```
-/// Bottleneck block(BottleneckOptions(256, 128).stride(2));  // outputs 512 channels
-/// ```
+// Options for `Bottleneck`.
+//
+// Example:
+//   Bottleneck block(BottleneckOptions(256, 128).stride(2));  // outputs 512 channels
 struct BottleneckOptions {
   BottleneckOptions(int64_t in_channels, int64_t channels);
 
-  /// Channels of the input.
+  // Channels of the input.
   TORCH_ARG(int64_t, in_channels);
-  /// Channels of the 1×1 and 3×3 convs; the block outputs channels * BottleneckImpl::expansion.
+  // Channels of the 1×1 and 3×3 convs; the block outputs channels * BottleneckImpl::expansion.
   TORCH_ARG(int64_t, channels);
-  /// Stride of the 3×3 conv (and of the shortcut).
+  // Stride of the 3×3 conv (and of the shortcut).
   TORCH_ARG(int64_t, stride) = 1;
 };
 
-/// x → conv1 (1×1) → bn1 → relu → conv2 (3×3, stride) → bn2 → relu → conv3 (1×1, ×4 channels)
-/// → bn3, plus the shortcut, then relu. The shortcut is the identity, or `downsample` (1×1 conv
-/// with the stride + BatchNorm2d: `downsample.0`, `downsample.1`) when the stride or the channels
-/// change. Convs have no bias.
-///
-/// Example:
-/// ```
-/// Bottleneck block(BottleneckOptions(64, 64));
-/// torch::Tensor y = block(torch::randn({2, 64, 8, 8}));  // [2, 256, 8, 8]
-/// ```
+// x → conv1 (1×1) → bn1 → relu → conv2 (3×3, stride) → bn2 → relu → conv3 (1×1, ×4 channels)
+// → bn3, plus the shortcut, then relu. The shortcut is the identity, or `downsample` (1×1 conv
+// with the stride + BatchNorm2d: `downsample.0`, `downsample.1`) when the stride or the channels
+// change. Convs have no bias.
+//
+// Example:
+//   Bottleneck block(BottleneckOptions(64, 64));
+//   torch::Tensor y = block(torch::randn({2, 64, 8, 8}));  // [2, 256, 8, 8]
 class BottleneckImpl : public torch::nn::Cloneable<BottleneckImpl> {
  public:
   static constexpr int64_t expansion = 4;
@@ -61,7 +57,7 @@ class BottleneckImpl : public torch::nn::Cloneable<BottleneckImpl> {
   torch::nn::Sequential downsample{nullptr};  // null for an identity shortcut
 };
 
-/// A `ModuleHolder` for `BottleneckImpl`.
+// A `ModuleHolder` for `BottleneckImpl`.
 TORCH_MODULE(Bottleneck);
 
 }  // namespace torchinit::nn

@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "gaussian.h"
+#include "theory/gaussian.h"
 
 namespace torchinit {
 namespace {

@@ -1,4 +1,4 @@
-#include "tied_params.h"
+#include "plans/tied_params.h"
 
 #include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>

@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "gaussian.h"
-#include "spec_args.h"
+#include "spec/spec_args.h"
+#include "theory/gaussian.h"
 #include "torchinit/gauss_hermite.h"
 #include "torchinit/spec.h"
 

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <optional>
 
-#include "memory_overlap.h"
+#include "initializers/memory_overlap.h"
 #include "torchinit/registry.h"
 
 namespace torchinit {

@@ -1,4 +1,4 @@
-#include "memory_overlap.h"
+#include "initializers/memory_overlap.h"
 
 #include <algorithm>
 #include <limits>

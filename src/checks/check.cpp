@@ -12,8 +12,8 @@
 #include <type_traits>
 #include <variant>
 
-#include "marginal_tests.h"
-#include "structure_check.h"
+#include "checks/marginal_tests.h"
+#include "checks/structure_check.h"
 #include "torchinit/init.h"
 
 namespace torchinit {

@@ -1,4 +1,4 @@
-#include "spec_args.h"
+#include "spec/spec_args.h"
 
 #include <c10/util/Exception.h>
 #include <c10/util/StringUtil.h>

@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "initializers/builtins.h"
-#include "spec_args.h"
+#include "spec/spec_args.h"
 #include "torchinit/gain.h"
 
 namespace torchinit {

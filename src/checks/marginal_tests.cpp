@@ -1,4 +1,4 @@
-#include "marginal_tests.h"
+#include "checks/marginal_tests.h"
 
 #include <fmt/format.h>
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "gaussian.h"
+#include "theory/gaussian.h"
 #include "torchinit/gauss_hermite.h"
 #include "torchinit/spec.h"
 
