@@ -14,10 +14,10 @@
 #include <limits>
 #include <vector>
 
+#include "checks/marginal_tests.h"
 #include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
-#include "marginal_tests.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
