@@ -1,6 +1,6 @@
 // Distribution: what an initializer promises about the values it writes. A family with its
 // parameters, the first four moments, the CDF of one element, and for the structured families
-// (orthogonal, sparse, eye, dirac) the structure that the checks verify beyond the marginal.
+// (orthogonal, sparse, eye, dirac, …) the structure that the checks verify beyond the marginal.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "torchinit/structure.h"
+
 namespace torchinit {
 
-// What a structured family promises beyond the marginal distribution of one element.
+// Compatibility view of typed_structure() for code written before it: every structure's numbers
+// in one struct, zero where a field does not apply. New code reads typed_structure().
 struct Structure {
   int64_t rows = 0;  // orthogonal, sparse, eye: the 2-D view [size(0), numel/size(0)]
   int64_t cols = 0;
@@ -66,6 +69,9 @@ class Distribution {
   // The family's parameters in declaration order (a, b / mean, std / …).
   const std::vector<std::pair<std::string, double>>& params() const { return params_; }
   double param(const std::string& name) const;  // c10::Error if absent
+  // What the family promises beyond the marginal: structure::None for unstructured families.
+  const TypedStructure& typed_structure() const { return typed_structure_; }
+  // The compatibility view of typed_structure() (see Structure).
   const Structure& structure() const { return structure_; }
   const std::vector<std::pair<double, Distribution>>& components() const { return components_; }
   // "uniform(a=-0.1, b=0.1)", "normal(mean=0, std=0.05)", …
@@ -76,12 +82,15 @@ class Distribution {
   // `sd`: the standard deviation computed directly, used where mu2 is below DBL_MIN.
   void set_moments(double mean, double mu2, double mu3, double mu4,
                    double sd = std::numeric_limits<double>::quiet_NaN());
+  // Sets typed_structure() and fills structure() from it.
+  void set_structure(TypedStructure s);
 
   Kind kind_ = Kind::Constant;
   std::string family_;
   std::vector<std::pair<std::string, double>> params_;
   double mean_ = 0, mu2_ = 0, mu3_ = 0, mu4_ = 0, sd_ = 0;
-  Structure structure_;
+  TypedStructure typed_structure_;
+  Structure structure_;  // filled from typed_structure_
   std::vector<std::pair<double, Distribution>> components_;
 };
 

@@ -1,25 +1,24 @@
 #include "torchinit/check.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/ops/eye.h>
 #include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/math/distributions/binomial.hpp>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
+#include <variant>
 
 #include "checks/marginal_tests.h"
+#include "checks/structure_check.h"
 #include "torchinit/init.h"
 
 namespace torchinit {
 namespace {
 
-using detail::mantissa_bits;
-using detail::p_statistic;
 using detail::z_statistic;
 
 constexpr int64_t kMomentChunk = int64_t(1) << 16;
@@ -72,8 +71,46 @@ std::vector<double> sorted_sample(const at::Tensor& c, int64_t m) {
 
 std::string num(double x) { return fmt::format("{:.6g}", x); }
 
-// Machine epsilon of a floating dtype.
-double eps_of(at::ScalarType t) { return std::ldexp(1.0, -mantissa_bits(t)); }
+// The constant families: every element equals the constant as stored in the tensor's dtype.
+void check_constant(const detail::StructureCheck& in) {
+  const Distribution& d = in.theory;
+  TORCH_CHECK(d.kind() == Distribution::Kind::Constant, "torchinit::check: cannot check ",
+              d.family(), " exactly");
+  const at::Tensor& c = in.values;
+  const at::Tensor expected =
+      at::zeros(c.sizes(), c.options().dtype(in.dtype)).fill_(d.mean()).to(c.scalar_type());
+  detail::add_exact_comparison(in, expected, "the constant " + num(d.mean()));
+}
+
+// A general mixture: moments only (its CDF may have jumps).
+void check_mixture_moments(const detail::StructureCheck& in) {
+  const Distribution& d = in.theory;
+  const stats::Moments& m = in.moments;
+  const double alpha = in.options.alpha();
+  in.result.add(
+      z_statistic("mean", m.mean, d.mean(), d.std() / std::sqrt(double(m.n)), alpha / 2, m.n));
+  if (m.n >= 2)
+    in.result.add(z_statistic(
+        "variance", m.sample_variance(), d.variance(),
+        std::sqrt(stats::variance_of_sample_variance(m.n, d.variance(), d.fourth_central_moment())),
+        alpha / 2, m.n));
+}
+
+// structure::None: the marginal is the whole promise.
+void check_unstructured(const detail::StructureCheck& in) {
+  if (in.theory.is_exact()) {
+    check_constant(in);
+  } else if (in.theory.kind() == Distribution::Kind::Mixture) {
+    check_mixture_moments(in);
+  } else {
+    detail::test_tensor_marginal(in.result, in.values, in.moments, in.theory,
+                                 in.options.alpha() / 4, in.options, true, in.dtype);
+  }
+}
+
+}  // namespace
+
+namespace detail {
 
 Statistic exact_statistic(const std::string& name, int64_t mismatches, int64_t n,
                           const std::string& what) {
@@ -87,140 +124,20 @@ Statistic exact_statistic(const std::string& name, int64_t mismatches, int64_t n
   return s;
 }
 
-// Moments and shape tests of `c` (flat) against a continuous distribution `d`.
-void test_marginal(CheckResult& r, const at::Tensor& c, const stats::Moments& m,
-                   const Distribution& d, double alpha_each, const CheckOptions& o,
-                   bool moments_independent, at::ScalarType dtype) {
-  detail::test_marginal(r, sorted_sample(c, o.shape_sample()), m, d, alpha_each, o,
-                        moments_independent, dtype);
+void add_exact_comparison(const StructureCheck& in, const at::Tensor& expected,
+                          const std::string& what) {
+  const int64_t bad = in.values.reshape(expected.sizes()).ne(expected).sum().item<int64_t>();
+  in.result.add(exact_statistic("exact", bad, in.values.numel(), what));
 }
 
-void check_orthogonal(CheckResult& r, const at::Tensor& c, const stats::Moments& m,
-                      at::ScalarType dtype, const Distribution& d, const CheckOptions& o) {
-  const Structure& st = d.structure();
-  const double alpha_each = o.alpha() / 3;
-  at::Tensor w = c.reshape({st.rows, st.cols}).to(at::kDouble);
-  const bool wide = st.rows <= st.cols;
-  const at::Tensor gram = (wide ? w.mm(w.t()) : w.t().mm(w)).div_(st.gain * st.gain);
-  const int64_t k = std::min(st.rows, st.cols), big = std::max(st.rows, st.cols);
-  const double err = gram.sub(at::eye(k, gram.options())).abs().max().item<double>();
-  const double work_eps = dtype == at::kDouble ? eps_of(at::kDouble) : eps_of(at::kFloat);
-  const double tol = 2 * eps_of(dtype) + 4 * double(big) * work_eps;
-  Statistic s;
-  s.name = "orthogonality";
-  s.value = err;
-  s.lo = 0;
-  s.hi = tol;
-  s.p_value = kNaN;
-  s.passed = err <= tol;
-  s.detail = fmt::format("orthogonality max|{}/gain^2 - I| = {:.3g} {} {:.3g}",
-                         wide ? "W W^T" : "W^T W", err, s.passed ? "<=" : ">", tol);
-  r.add(s);
-  // Haar: the signs of the diagonal entries are independent fair coins.
-  const int64_t positive = w.diagonal().gt(0).sum().item<int64_t>();
-  boost::math::binomial_distribution<double> bin(double(k), 0.5);
-  const double lower = boost::math::cdf(bin, double(positive));
-  const double upper = positive > 0 ? boost::math::cdf(complement(bin, double(positive - 1))) : 1.0;
-  const auto [lo, hi] = stats::binomial_interval(k, 0.5, alpha_each);
-  Statistic sign;
-  sign.name = "diag_sign";
-  sign.value = double(positive);
-  sign.lo = double(lo);
-  sign.hi = double(hi);
-  sign.p_value = std::min(1.0, 2 * std::min(lower, upper));
-  sign.alpha = alpha_each;
-  sign.passed = positive >= lo && positive <= hi;
-  sign.detail =
-      fmt::format("diag_sign {} of {} diagonal entries positive {} [{}, {}] (alpha={:.3g})",
-                  positive, k, sign.passed ? "in" : "outside", lo, hi, alpha_each);
-  r.add(sign);
-  test_marginal(r, c, m, d, alpha_each, o, /*moments_independent=*/false, dtype);
+void test_tensor_marginal(CheckResult& r, const at::Tensor& values, const stats::Moments& m,
+                          const Distribution& d, double alpha_each, const CheckOptions& o,
+                          bool moments_independent, at::ScalarType dtype) {
+  test_marginal(r, sorted_sample(values, o.shape_sample()), m, d, alpha_each, o,
+                moments_independent, dtype);
 }
 
-void check_sparse(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, const Distribution& d,
-                  const CheckOptions& o) {
-  const Structure& st = d.structure();
-  const at::Tensor w = c.reshape({st.rows, st.cols});
-  const at::Tensor zeros = w.eq(0).sum(0);
-  const int64_t bad = zeros.ne(st.zeros_per_column).sum().item<int64_t>();
-  Statistic s = exact_statistic("zeros_per_column", bad, st.cols,
-                                fmt::format("{} zeros per column", st.zeros_per_column));
-  s.detail = fmt::format("zeros_per_column: {} of {} columns do not have exactly {} zeros", bad,
-                         st.cols, st.zeros_per_column);
-  r.add(s);
-  if (st.zeros_per_column == st.rows) return;
-  const Distribution normal = Distribution::normal(0, d.param("std"));
-  const at::Tensor nonzero = w.masked_select(w.ne(0)).contiguous();
-  test_marginal(r, nonzero, moments_of(nonzero), normal, o.alpha() / 5, o, true, dtype);
-}
-
-// chrono: gates g, o zero; gate i exactly -f; gate f ~ ln U(1, t_max - 1).
-void check_chrono(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, const Distribution& d,
-                  const CheckOptions& o) {
-  TORCH_CHECK(c.dim() == 1 && c.size(0) % 4 == 0,
-              "torchinit::check: chrono needs a [4H] bias, got ", c.sizes());
-  const int64_t h = c.size(0) / 4;
-  const at::Tensor i = c.narrow(0, 0, h), f = c.narrow(0, h, h), rest = c.narrow(0, 2 * h, 2 * h);
-  r.add(exact_statistic("gates_g_o_zero", rest.ne(0).sum().item<int64_t>(), 2 * h, "0"));
-  r.add(exact_statistic("gate_i_is_minus_f", i.add(f).ne(0).sum().item<int64_t>(), h, "-f"));
-  const Distribution forget = d.components()[1].second;  // ln U(1, t_max - 1)
-  const at::Tensor fc = f.contiguous();
-  test_marginal(r, fc, moments_of(fc), forget, o.alpha() / 4, o, true, dtype);
-}
-
-// Zero off the center tap; the center tap checked as an orthogonal matrix.
-void check_delta_orthogonal(CheckResult& r, const at::Tensor& c, at::ScalarType dtype,
-                            const Distribution& d, const CheckOptions& o) {
-  const Structure& st = d.structure();
-  at::Tensor w = c.reshape(st.shape);
-  at::Tensor center = w;
-  for (size_t i = 2; i < st.shape.size(); ++i) center = center.select(2, st.shape[i] / 2);
-  const int64_t nonzero = w.ne(0).sum().item<int64_t>() - center.ne(0).sum().item<int64_t>();
-  r.add(exact_statistic("off_center_zero", nonzero, w.numel() - center.numel(),
-                        "0 off the center tap"));
-  const at::Tensor tap = center.contiguous();
-  check_orthogonal(r, tap, moments_of(tap), dtype,
-                   Distribution::orthogonal(st.rows, st.cols, st.gain), o);
-}
-
-void check_exact(CheckResult& r, const at::Tensor& c, at::ScalarType dtype, const Distribution& d) {
-  at::Tensor expected;
-  std::string what;
-  if (d.family() == "block_constant") {
-    const auto& values = d.structure().block_values;
-    const int64_t k = int64_t(values.size());
-    TORCH_CHECK(c.dim() >= 1 && c.size(0) % k == 0, "torchinit::check: ", c.sizes(),
-                " does not split into ", k, " blocks along dim 0");
-    expected = at::zeros(c.sizes(), c.options());
-    for (int64_t b = 0; b < k; ++b)
-      expected.narrow(0, b * (c.size(0) / k), c.size(0) / k).fill_(values[b]);
-    what = d.str() + " by block";
-  } else if (d.family() == "eye") {
-    expected = at::eye(d.structure().rows, d.structure().cols, c.options());
-    what = "the identity";
-  } else if (d.family() == "dirac") {
-    const auto& shape = d.structure().shape;
-    const int64_t groups = d.structure().groups, per_group = shape[0] / groups;
-    expected = at::zeros(shape, c.options());
-    for (int64_t g = 0; g < groups; ++g)
-      for (int64_t i = 0; i < std::min(per_group, shape[1]); ++i) {
-        at::Tensor kernel = expected.select(0, g * per_group + i).select(0, i);
-        while (kernel.dim() > 0) kernel = kernel.select(0, kernel.size(0) / 2);
-        kernel.fill_(1);
-      }
-    what = "the dirac delta";
-  } else {
-    TORCH_CHECK(d.kind() == Distribution::Kind::Constant, "torchinit::check: cannot check ",
-                d.family(), " exactly");
-    // The constant as stored in the tensor's dtype.
-    expected = at::zeros(c.sizes(), c.options().dtype(dtype)).fill_(d.mean()).to(c.scalar_type());
-    what = "the constant " + num(d.mean());
-  }
-  const int64_t bad = c.reshape(expected.sizes()).ne(expected).sum().item<int64_t>();
-  r.add(exact_statistic("exact", bad, c.numel(), what));
-}
-
-}  // namespace
+}  // namespace detail
 
 bool CheckResult::rejected() const {
   return std::any_of(statistics_.begin(), statistics_.end(),
@@ -294,31 +211,19 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
   const stats::Moments m = moments_of(c);
   if (!std::isfinite(m.mean) || !std::isfinite(m.m2) || !std::isfinite(m.m4)) {
     const int64_t bad = c.isfinite().logical_not().sum().item<int64_t>();
-    r.add(exact_statistic("finite", bad, c.numel(), "finite values"));
+    r.add(detail::exact_statistic("finite", bad, c.numel(), "finite values"));
     return r;
   }
-  if (theory.is_exact()) {
-    check_exact(r, c, tensor.scalar_type(), theory);
-  } else if (theory.family() == "chrono") {
-    check_chrono(r, c, tensor.scalar_type(), theory, options);
-  } else if (theory.family() == "delta_orthogonal") {
-    check_delta_orthogonal(r, c, tensor.scalar_type(), theory, options);
-  } else if (theory.kind() == Distribution::Kind::Orthogonal) {
-    check_orthogonal(r, c, m, tensor.scalar_type(), theory, options);
-  } else if (theory.family() == "sparse") {
-    check_sparse(r, c, tensor.scalar_type(), theory, options);
-  } else if (theory.kind() == Distribution::Kind::Mixture) {
-    // A general mixture: moments only (its CDF may have jumps).
-    r.add(z_statistic("mean", m.mean, theory.mean(), theory.std() / std::sqrt(double(m.n)),
-                      options.alpha() / 2, m.n));
-    if (m.n >= 2)
-      r.add(z_statistic("variance", m.sample_variance(), theory.variance(),
-                        std::sqrt(stats::variance_of_sample_variance(
-                            m.n, theory.variance(), theory.fourth_central_moment())),
-                        options.alpha() / 2, m.n));
-  } else {
-    test_marginal(r, c, m, theory, options.alpha() / 4, options, true, tensor.scalar_type());
-  }
+  const detail::StructureCheck in{r, c, m, tensor.scalar_type(), theory, options};
+  std::visit(
+      [&in](const auto& structure) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(structure)>, structure::None>) {
+          check_unstructured(in);
+        } else {
+          detail::check_structure(structure, in);
+        }
+      },
+      theory.typed_structure());
   return r;
 }
 

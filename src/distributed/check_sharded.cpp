@@ -9,18 +9,21 @@
 #include <cmath>
 
 #include "checks/marginal_tests.h"
+#include "checks/structure_check.h"
 #include "torchinit/distributed.h"
 
 namespace torchinit::dist {
 namespace {
 
+// check() of `d` reads only what shards can merge: the moments and the strided subsample of a
+// continuous marginal with no structure across elements.
 bool is_marginal(const Distribution& d) {
-  if (d.is_exact()) return false;
+  if (d.is_exact() || !detail::checkable_from_merged_statistics(d.typed_structure())) return false;
   switch (d.kind()) {
     case Distribution::Kind::Uniform:
     case Distribution::Kind::Normal:
     case Distribution::Kind::TruncatedNormal:
-      return d.family() != "chrono" && d.family() != "delta_orthogonal" && d.family() != "sparse";
+      return true;
     default:
       return false;
   }

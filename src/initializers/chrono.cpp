@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "torchinit/registry.h"
@@ -48,6 +49,22 @@ class Chrono final : public Initializer {
 };
 
 }  // namespace
+
+// Gates g, o zero; gate i exactly -f; gate f ~ ln U(1, t_max - 1).
+void check_structure(const structure::Chrono& st, const StructureCheck& in) {
+  const at::Tensor& c = in.values;
+  TORCH_CHECK(c.dim() == 1 && c.size(0) % 4 == 0,
+              "torchinit::check: chrono needs a [4H] bias, got ", c.sizes());
+  const int64_t h = c.size(0) / 4;
+  const at::Tensor i = c.narrow(0, 0, h), f = c.narrow(0, h, h), rest = c.narrow(0, 2 * h, 2 * h);
+  in.result.add(exact_statistic("gates_g_o_zero", rest.ne(0).sum().item<int64_t>(), 2 * h, "0"));
+  in.result.add(
+      exact_statistic("gate_i_is_minus_f", i.add(f).ne(0).sum().item<int64_t>(), h, "-f"));
+  const Distribution forget = Distribution::log_uniform(1, st.t_max - 1);
+  const at::Tensor fc = f.contiguous();
+  test_tensor_marginal(in.result, fc, tensor_moments(fc), forget, in.options.alpha() / 4,
+                       in.options, true, in.dtype);
+}
 
 void register_chrono(Registry& r) {
   r.add({"chrono",

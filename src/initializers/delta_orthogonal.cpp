@@ -4,12 +4,20 @@
 // reach dynamical isometry.
 #include <ATen/ops/empty.h>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
 namespace {
+
+// The center tap [out, in] of a kernel [out, in, k…] (a view).
+at::Tensor center_tap(const at::Tensor& kernel) {
+  at::Tensor tap = kernel;
+  while (tap.dim() > 2) tap = tap.select(2, tap.size(2) / 2);
+  return tap;
+}
 
 class DeltaOrthogonal final : public Initializer {
  public:
@@ -37,15 +45,27 @@ class DeltaOrthogonal final : public Initializer {
   void place(at::Tensor& t, at::Tensor& center, const ParamInfo& p) const {
     orthogonalize_(center, p.shape[0], p.shape[1], gain_);
     t.zero_();
-    at::Tensor tap = t;
-    for (int64_t d = 2; d < p.dim(); ++d) tap = tap.select(2, p.shape[d] / 2);
-    tap.copy_(center);
+    center_tap(t).copy_(center);
   }
 
   double gain_;
 };
 
 }  // namespace
+
+// Zero off the center tap; the center tap checked as an orthogonal matrix.
+void check_structure(const structure::DeltaOrthogonal& st, const StructureCheck& in) {
+  const at::Tensor w = in.values.reshape(st.shape);
+  const at::Tensor center = center_tap(w);
+  const int64_t nonzero = w.ne(0).sum().item<int64_t>() - center.ne(0).sum().item<int64_t>();
+  in.result.add(exact_statistic("off_center_zero", nonzero, w.numel() - center.numel(),
+                                "0 off the center tap"));
+  const at::Tensor tap = center.contiguous();
+  const stats::Moments tap_moments = tensor_moments(tap);
+  const Distribution tap_theory = Distribution::orthogonal(st.shape[0], st.shape[1], st.gain);
+  check_structure(std::get<structure::Orthogonal>(tap_theory.typed_structure()),
+                  StructureCheck{in.result, tap, tap_moments, in.dtype, tap_theory, in.options});
+}
 
 void register_delta_orthogonal(Registry& r) {
   r.add({"delta_orthogonal",

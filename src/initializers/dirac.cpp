@@ -1,7 +1,10 @@
 // dirac(groups): the identity convolution (a centered delta in each kernel), as
 // torch.nn.init.dirac_; with groups, each group of output channels passes its own inputs through.
+#include <ATen/ops/empty.h>
+
 #include <cmath>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "initializers/run_fill.h"
@@ -9,6 +12,20 @@
 
 namespace torchinit::detail {
 namespace {
+
+// Zeroes the kernel t [out, in, k…] and writes the centered deltas of `groups` groups.
+void write_deltas(at::Tensor& t, int64_t groups) {
+  t.zero_();
+  const int64_t out_per_group = t.size(0) / groups;
+  const int64_t channels = std::min(out_per_group, t.size(1));
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t d = 0; d < channels; ++d) {
+      at::Tensor kernel = t.select(0, g * out_per_group + d).select(0, d);
+      while (kernel.dim() > 0) kernel = kernel.select(0, kernel.size(0) / 2);
+      kernel.fill_(1);
+    }
+  }
+}
 
 class Dirac final : public Initializer {
  public:
@@ -24,18 +41,7 @@ class Dirac final : public Initializer {
     return Distribution::dirac(p.shape, groups_);
   }
   void fill(at::Tensor& t, const ParamInfo& p, const Stream&) const override { fill_torch(t, p); }
-  void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
-    t.zero_();
-    const int64_t out_per_group = p.shape[0] / groups_;
-    const int64_t channels = std::min(out_per_group, p.shape[1]);
-    for (int64_t g = 0; g < groups_; ++g) {
-      for (int64_t d = 0; d < channels; ++d) {
-        at::Tensor kernel = t.select(0, g * out_per_group + d).select(0, d);
-        while (kernel.dim() > 0) kernel = kernel.select(0, kernel.size(0) / 2);
-        kernel.fill_(1);
-      }
-    }
-  }
+  void fill_torch(at::Tensor& t, const ParamInfo&) const override { write_deltas(t, groups_); }
   // Element (o, i, k…) is 1 iff d = o mod (out/groups) < in, i == d and every k is the kernel's
   // center: local, no full tensor needed.
   void fill_runs(at::Tensor& t, const std::vector<ElementRun>& runs, const ParamInfo& p,
@@ -60,6 +66,13 @@ class Dirac final : public Initializer {
 };
 
 }  // namespace
+
+// Every element exactly that of the deltas.
+void check_structure(const structure::Dirac& st, const StructureCheck& in) {
+  at::Tensor expected = at::empty(st.shape, in.values.options());
+  write_deltas(expected, st.groups);
+  add_exact_comparison(in, expected, "the dirac delta");
+}
 
 void register_dirac(Registry& r) {
   r.add({"dirac",

@@ -1,5 +1,8 @@
 // eye: the identity matrix (ones on the main diagonal of a 2-D weight), as torch.nn.init.eye_;
 // preserves the input in Linear layers (Le et al. 2015, IRNN).
+#include <ATen/ops/eye.h>
+
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "initializers/run_fill.h"
@@ -32,6 +35,11 @@ class Eye final : public Initializer {
 };
 
 }  // namespace
+
+// Every element exactly that of the identity.
+void check_structure(const structure::Eye& st, const StructureCheck& in) {
+  add_exact_comparison(in, at::eye(st.rows, st.cols, in.values.options()), "the identity");
+}
 
 void register_eye(Registry& r) {
   r.add({"eye",

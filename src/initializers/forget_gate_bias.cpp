@@ -2,8 +2,11 @@
 // the input, cell and output gates (PyTorch's gate order i, f, g, o), so that early in training
 // the cell remembers (Gers et al. 2000; Jozefowicz et al. 2015). PyTorch adds bias_ih and
 // bias_hh: give this to one of them and zeros to the other.
+#include <ATen/ops/zeros.h>
+
 #include <cmath>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "torchinit/registry.h"
@@ -40,6 +43,18 @@ class ForgetGateBias final : public Initializer {
 };
 
 }  // namespace
+
+// Equal blocks along dim 0, every element of block b exactly values[b].
+void check_structure(const structure::BlockConstant& st, const StructureCheck& in) {
+  const at::Tensor& c = in.values;
+  const int64_t k = int64_t(st.values.size());
+  TORCH_CHECK(c.dim() >= 1 && c.size(0) % k == 0, "torchinit::check: ", c.sizes(),
+              " does not split into ", k, " blocks along dim 0");
+  at::Tensor expected = at::zeros(c.sizes(), c.options());
+  for (int64_t b = 0; b < k; ++b)
+    expected.narrow(0, b * (c.size(0) / k), c.size(0) / k).fill_(st.values[b]);
+  add_exact_comparison(in, expected, in.theory.str() + " by block");
+}
 
 void register_forget_gate_bias(Registry& r) {
   r.add({"forget_gate_bias",

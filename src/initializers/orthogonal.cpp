@@ -1,15 +1,21 @@
 // orthogonal(gain): a Haar-distributed (semi-)orthogonal matrix times gain (Saxe et al. 2014).
 // The [size(0), numel/size(0)] view of a normal matrix is QR-factorized; multiplying Q's columns
 // by sign(diag R) makes the factorization unique and Q Haar (Mezzadri 2007).
+#include <ATen/ops/eye.h>
 #include <ATen/ops/linalg_qr.h>
 #include <dlfcn.h>
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/math/distributions/binomial.hpp>
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
+#include "checks/marginal_tests.h"
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "torchinit/registry.h"
@@ -132,7 +138,54 @@ class Orthogonal final : public Initializer {
   double gain_;
 };
 
+// Machine epsilon of a floating dtype.
+double eps_of(at::ScalarType t) { return std::ldexp(1.0, -mantissa_bits(t)); }
+
 }  // namespace
+
+// W W^T (or W^T W) = gain^2 I to rounding, the diagonal's signs fair coins (Haar), and the
+// marginal's shape (its moments are not independent draws: they are fixed by orthogonality).
+void check_structure(const structure::Orthogonal& st, const StructureCheck& in) {
+  const at::ScalarType dtype = in.dtype;
+  const double alpha_each = in.options.alpha() / 3;
+  at::Tensor w = in.values.reshape({st.rows, st.cols}).to(at::kDouble);
+  const bool wide = st.rows <= st.cols;
+  const at::Tensor gram = (wide ? w.mm(w.t()) : w.t().mm(w)).div_(st.gain * st.gain);
+  const int64_t k = std::min(st.rows, st.cols), big = std::max(st.rows, st.cols);
+  const double err = gram.sub(at::eye(k, gram.options())).abs().max().item<double>();
+  const double work_eps = dtype == at::kDouble ? eps_of(at::kDouble) : eps_of(at::kFloat);
+  const double tol = 2 * eps_of(dtype) + 4 * double(big) * work_eps;
+  Statistic s;
+  s.name = "orthogonality";
+  s.value = err;
+  s.lo = 0;
+  s.hi = tol;
+  s.p_value = std::numeric_limits<double>::quiet_NaN();
+  s.passed = err <= tol;
+  s.detail = fmt::format("orthogonality max|{}/gain^2 - I| = {:.3g} {} {:.3g}",
+                         wide ? "W W^T" : "W^T W", err, s.passed ? "<=" : ">", tol);
+  in.result.add(s);
+  // Haar: the signs of the diagonal entries are independent fair coins.
+  const int64_t positive = w.diagonal().gt(0).sum().item<int64_t>();
+  boost::math::binomial_distribution<double> bin(double(k), 0.5);
+  const double lower = boost::math::cdf(bin, double(positive));
+  const double upper = positive > 0 ? boost::math::cdf(complement(bin, double(positive - 1))) : 1.0;
+  const auto [lo, hi] = stats::binomial_interval(k, 0.5, alpha_each);
+  Statistic sign;
+  sign.name = "diag_sign";
+  sign.value = double(positive);
+  sign.lo = double(lo);
+  sign.hi = double(hi);
+  sign.p_value = std::min(1.0, 2 * std::min(lower, upper));
+  sign.alpha = alpha_each;
+  sign.passed = positive >= lo && positive <= hi;
+  sign.detail =
+      fmt::format("diag_sign {} of {} diagonal entries positive {} [{}, {}] (alpha={:.3g})",
+                  positive, k, sign.passed ? "in" : "outside", lo, hi, alpha_each);
+  in.result.add(sign);
+  test_tensor_marginal(in.result, in.values, in.moments, in.theory, alpha_each, in.options,
+                       /*moments_independent=*/false, dtype);
+}
 
 void register_orthogonal(Registry& r) {
   r.add({"orthogonal",

@@ -1,12 +1,14 @@
 // sparse(sparsity, std): in every column exactly ceil(sparsity·rows) zeros, the rest N(0, std^2)
 // (Martens 2010, Deep learning via Hessian-free optimization), as torch.nn.init.sparse_.
 #include <ATen/ops/randperm.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
+#include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
 #include "torchinit/registry.h"
@@ -72,6 +74,23 @@ class Sparse final : public Initializer {
 };
 
 }  // namespace
+
+// Exactly zeros_per_column zeros in every column; the nonzero entries N(0, std^2).
+void check_structure(const structure::Sparse& st, const StructureCheck& in) {
+  const at::Tensor w = in.values.reshape({st.rows, st.cols});
+  const at::Tensor zeros = w.eq(0).sum(0);
+  const int64_t bad = zeros.ne(st.zeros_per_column).sum().item<int64_t>();
+  Statistic s = exact_statistic("zeros_per_column", bad, st.cols,
+                                fmt::format("{} zeros per column", st.zeros_per_column));
+  s.detail = fmt::format("zeros_per_column: {} of {} columns do not have exactly {} zeros", bad,
+                         st.cols, st.zeros_per_column);
+  in.result.add(s);
+  if (st.zeros_per_column == st.rows) return;
+  const Distribution normal = Distribution::normal(0, st.std);
+  const at::Tensor nonzero = w.masked_select(w.ne(0)).contiguous();
+  test_tensor_marginal(in.result, nonzero, tensor_moments(nonzero), normal, in.options.alpha() / 5,
+                       in.options, true, in.dtype);
+}
 
 void register_sparse(Registry& r) {
   r.add({"sparse",

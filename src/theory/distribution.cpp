@@ -9,6 +9,8 @@
 #include <boost/math/special_functions/beta.hpp>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <variant>
 
 #include "theory/gaussian.h"
 
@@ -99,6 +101,41 @@ void Distribution::set_moments(double mean, double mu2, double mu3, double mu4, 
   mu4_ = std::max(mu4, 0.0);
 }
 
+void Distribution::set_structure(TypedStructure s) {
+  typed_structure_ = std::move(s);
+  // The compatibility view: each structure's numbers in the fields that named them before.
+  Structure& v = structure_;
+  v = Structure{};
+  std::visit(
+      [&v](const auto& st) {
+        using S = std::decay_t<decltype(st)>;
+        if constexpr (std::is_same_v<S, structure::Orthogonal>) {
+          v.rows = st.rows;
+          v.cols = st.cols;
+          v.gain = st.gain;
+        } else if constexpr (std::is_same_v<S, structure::Sparse>) {
+          v.rows = st.rows;
+          v.cols = st.cols;
+          v.zeros_per_column = st.zeros_per_column;
+        } else if constexpr (std::is_same_v<S, structure::Eye>) {
+          v.rows = st.rows;
+          v.cols = st.cols;
+        } else if constexpr (std::is_same_v<S, structure::Dirac>) {
+          v.groups = st.groups;
+          v.shape = st.shape;
+        } else if constexpr (std::is_same_v<S, structure::DeltaOrthogonal>) {
+          v.rows = st.shape[0];
+          v.cols = st.shape[1];
+          v.gain = st.gain;
+          v.shape = st.shape;
+        } else if constexpr (std::is_same_v<S, structure::BlockConstant>) {
+          v.block_values = st.values;
+        }
+        // None and Chrono have no fields in the view.
+      },
+      typed_structure_);
+}
+
 Distribution Distribution::constant(double value) {
   TORCH_CHECK(std::isfinite(value), "torchinit::Distribution::constant: value must be finite, got ",
               value);
@@ -159,9 +196,7 @@ Distribution Distribution::orthogonal(int64_t rows, int64_t cols, double gain) {
       ", cols=", cols, ", gain=", gain);
   Distribution d(Kind::Orthogonal, "orthogonal");
   d.params_ = {{"rows", double(rows)}, {"cols", double(cols)}, {"gain", gain}};
-  d.structure_.rows = rows;
-  d.structure_.cols = cols;
-  d.structure_.gain = gain;
+  d.set_structure(structure::Orthogonal{rows, cols, gain});
   // Coordinate of a uniform unit vector in R^n: E[x^2] = 1/n, E[x^4] = 3/(n(n+2)).
   const double n = double(std::max(rows, cols)), g2 = gain * gain;
   d.set_moments(0, g2 / n, 0, g2 * g2 * 3 / (n * (n + 2)), gain / std::sqrt(n));
@@ -203,9 +238,7 @@ Distribution Distribution::sparse(int64_t rows, int64_t cols, int64_t zeros_per_
   if (p0 < 1) parts.emplace_back(1 - p0, normal(0, std));
   Distribution d = mixture(std::move(parts), "sparse");
   d.params_ = {{"zeros_per_column", double(zeros_per_column)}, {"std", std}};
-  d.structure_.rows = rows;
-  d.structure_.cols = cols;
-  d.structure_.zeros_per_column = zeros_per_column;
+  d.set_structure(structure::Sparse{rows, cols, zeros_per_column, std});
   return d;
 }
 
@@ -225,8 +258,7 @@ Distribution Distribution::eye(int64_t rows, int64_t cols) {
               rows, "x", cols);
   Distribution d = zero_one(std::min(rows, cols), rows * cols, "eye");
   d.params_ = {{"rows", double(rows)}, {"cols", double(cols)}};
-  d.structure_.rows = rows;
-  d.structure_.cols = cols;
+  d.set_structure(structure::Eye{rows, cols});
   return d;
 }
 
@@ -241,8 +273,7 @@ Distribution Distribution::dirac(std::vector<int64_t> shape, int64_t groups) {
   const int64_t ones = groups * std::min(shape[0] / groups, shape[1]);
   Distribution d = zero_one(ones, total, "dirac");
   d.params_ = {{"groups", double(groups)}};
-  d.structure_.groups = groups;
-  d.structure_.shape = std::move(shape);
+  d.set_structure(structure::Dirac{std::move(shape), groups});
   return d;
 }
 
@@ -277,6 +308,7 @@ Distribution Distribution::chrono(double t_max) {
                             {0.5, constant(0)}},
                            "chrono");
   d.params_ = {{"t_max", t_max}};
+  d.set_structure(structure::Chrono{t_max});
   return d;
 }
 
@@ -285,7 +317,7 @@ Distribution Distribution::block_constant(std::vector<double> values) {
   std::vector<std::pair<double, Distribution>> parts;
   for (double v : values) parts.emplace_back(1.0 / double(values.size()), constant(v));
   Distribution d = mixture(std::move(parts), "block_constant");
-  d.structure_.block_values = std::move(values);
+  d.set_structure(structure::BlockConstant{std::move(values)});
   return d;
 }
 
@@ -299,10 +331,7 @@ Distribution Distribution::delta_orthogonal(std::vector<int64_t> shape, double g
   if (taps > 1) parts.emplace_back(1 - center, constant(0));
   Distribution d = mixture(std::move(parts), "delta_orthogonal");
   d.params_ = {{"gain", gain}};
-  d.structure_.rows = shape[0];
-  d.structure_.cols = shape[1];
-  d.structure_.gain = gain;
-  d.structure_.shape = std::move(shape);
+  d.set_structure(structure::DeltaOrthogonal{std::move(shape), gain});
   return d;
 }
 
@@ -337,8 +366,9 @@ double Distribution::cdf(double x) const {
       return (normal_cdf(z) - normal_cdf(alpha)) / (normal_cdf(beta) - normal_cdf(alpha));
     }
     case Kind::Orthogonal: {
-      const double y = x / structure_.gain;
-      const double n = double(std::max(structure_.rows, structure_.cols));
+      const auto& o = std::get<structure::Orthogonal>(typed_structure_);
+      const double y = x / o.gain;
+      const double n = double(std::max(o.rows, o.cols));
       if (y <= -1) return 0.0;
       if (y >= 1) return 1.0;
       if (n == 1) return y >= 0 ? 0.5 : 0.0;  // the coordinate is +-1 with equal odds

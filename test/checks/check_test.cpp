@@ -303,6 +303,69 @@ TEST(CheckFails, SparseWithOneColumnChanged) {
   EXPECT_EQ(check(u, spec).find("zeros_per_column")->value, 1);
 }
 
+TEST(CheckFails, ChronoWithInputGateNotMinusForget) {
+  const std::string spec = "chrono(t_max=10)";
+  at::Tensor t = check_tensor({400}, spec, 3);  // gates i, f, g, o of 100 each
+  ASSERT_FALSE(check(t, spec).rejected());      // (100 draws of gate f: inconclusive)
+  t[7] = t[7].item<float>() + 0.5f;             // input gate element 7 is no longer -f[7]
+  t[250] = 1e-3;                                // and one element of gate g is not 0
+  const CheckResult r = check(t, spec);
+  EXPECT_TRUE(r.rejected());
+  EXPECT_EQ(r.find("gate_i_is_minus_f")->value, 1);
+  EXPECT_EQ(r.find("gates_g_o_zero")->value, 1);
+  EXPECT_THAT(r.summary(), HasSubstr("gate_i_is_minus_f: 1 of 100 elements differ from -f"));
+}
+
+TEST(CheckFails, DeltaOrthogonalWithAnOffCenterTap) {
+  const std::string spec = "delta_orthogonal";
+  at::Tensor t = check_tensor({16, 8, 3, 3}, spec, 4);
+  ASSERT_TRUE(check(t, spec).passed());
+  t[2][3][0][0] = 0.1;  // off the center tap
+  const CheckResult r = check(t, spec);
+  EXPECT_TRUE(r.rejected());
+  EXPECT_EQ(r.find("off_center_zero")->value, 1);
+  EXPECT_TRUE(r.find("orthogonality")->passed);  // the center tap is untouched
+  EXPECT_THAT(r.summary(), HasSubstr("1 of 1024 elements differ from 0 off the center tap"));
+
+  // A perturbed center tap fails orthogonality.
+  at::Tensor u = check_tensor({16, 8, 3, 3}, spec, 4);
+  u[2][3][1][1] = u[2][3][1][1].item<float>() + 0.01f;
+  EXPECT_FALSE(check(u, spec).find("orthogonality")->passed);
+}
+
+TEST(CheckFails, ForgetGateBiasWithAWrongGate) {
+  const std::string spec = "forget_gate_bias(value=1)";
+  at::Tensor t = check_tensor({32}, spec, 0);
+  ASSERT_TRUE(check(t, spec).passed());
+  t[0] = 1;  // input gate, should be 0
+  const CheckResult r = check(t, spec);
+  EXPECT_TRUE(r.rejected());
+  EXPECT_EQ(r.find("exact")->value, 1);
+  EXPECT_THAT(r.summary(), HasSubstr("1 of 32 elements differ from"));
+}
+
+// sparse with every entry of a column zero (ceil(sparsity · rows) = rows) used to throw "cannot
+// check sparse exactly": its theory is all zeros, and the exact path dispatched on the family name.
+TEST(CheckPasses, SparseWithOnlyZeros) {
+  const std::string spec = "sparse(sparsity=0.5)";  // one row: ceil(0.5) = 1 zero per column
+  at::Tensor t = check_tensor({1, 50}, spec, 2);
+  const CheckResult r = check(t, spec);
+  EXPECT_TRUE(r.passed()) << r.summary();
+  EXPECT_EQ(names(r), (std::vector<std::string>{"zeros_per_column"}));
+  t[0][3] = 0.5;
+  EXPECT_EQ(check(t, spec).find("zeros_per_column")->value, 1);
+}
+
+// The check follows the theory's typed structure, not its family name: a user's mixture named
+// "sparse" promises its marginal only and gets the mixture's moment tests.
+TEST(CheckStatistics, AMixtureNamedLikeAStructuredFamilyGetsMomentsOnly) {
+  const Distribution d = Distribution::mixture(
+      {{0.5, Distribution::normal(0, 1)}, {0.5, Distribution::normal(0, 2)}}, "sparse");
+  const CheckResult r = check(check_tensor({64, 64}, "normal(std=1.5811388)", 1), d);
+  EXPECT_EQ(names(r), (std::vector<std::string>{"mean", "variance"}));
+  EXPECT_TRUE(r.passed()) << r.summary();
+}
+
 TEST(CheckFails, NanMakesTheFiniteStatisticFail) {
   for (const auto dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16}) {
     SCOPED_TRACE(c10::toString(dtype));

@@ -92,6 +92,8 @@ int run_rank(int rank, int world, const std::string& store) {
       {"normal(mean=1, std=2)", {2001}},
       {"orthogonal", {45, 61}},
       {"sparse(sparsity=0.3)", {61, 45}},
+      {"delta_orthogonal", {16, 8, 3, 3}},
+      {"chrono(t_max=10)", {400}},
       {"eye", {61, 45}},
       {"zeros", {13, 7}},
   };
