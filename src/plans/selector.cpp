@@ -42,6 +42,10 @@ void check_selector(const std::string& s) {
   // '{' or '[' makes the plan read as JSON.
   TORCH_CHECK(s[0] != '{' && s[0] != '[', "torchinit::Plan: selector '", s, "' starts with '", s[0],
               "', which makes a text plan read as JSON; selectors are parameter paths");
+  // U+FEFF (a byte order mark) is invisible, and at the start of a printed plan it would be
+  // stripped on reading back.
+  TORCH_CHECK(s.find("\xEF\xBB\xBF") == std::string::npos, "torchinit::Plan: selector '", s,
+              "' contains U+FEFF (an invisible byte order mark); delete it from the selector");
   for (const char c : s)
     TORCH_CHECK(
         static_cast<unsigned char>(c) >= 0x20 && c != 0x7F && c != '#' && c != '"' && c != '\'',

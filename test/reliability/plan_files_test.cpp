@@ -125,6 +125,19 @@ TEST(PlanFiles, SelectorsThatCouldNotBePrintedBackAreErrors) {
   EXPECT_TRUE(ContainsAll(
       error_of([] { Plan::parse("[{\"selector\": \"fc\\n.weight\", \"spec\": \"zeros\"}]"); }),
       {"JSON rule 1", "line 1, column 15", "control character 0x0A"}));
+  // Found by the plan fuzzer: a second byte order mark became the first selector's first
+  // character, and str() printed it where reading back strips it.
+  EXPECT_TRUE(ContainsAll(error_of([] {
+                            Plan::parse(
+                                "\xEF\xBB\xBF\xEF\xBB\xBF"
+                                "fc = zeros");
+                          }),
+                          {"line 1", "contains U+FEFF", "byte order mark"}));
+  EXPECT_TRUE(ContainsAll(
+      error_of([] { Plan::parse("[{\"selector\": \"\\uFEFFfc\", \"spec\": \"zeros\"}]"); }),
+      {"JSON rule 1", "line 1, column 15", "contains U+FEFF"}));
+  EXPECT_TRUE(ContainsAll(error_of([] { Plan().rule("fc.\xEF\xBB\xBFweight", "zeros"); }),
+                          {"contains U+FEFF"}));
   // Brackets and braces inside a path are fine.
   EXPECT_EQ(Plan().rule("blocks[0].*", "zeros").rules().size(), 1u);
 }
