@@ -8,10 +8,10 @@
 //   torchinit::LsuvReport r = torchinit::lsuv_(*mlp, batch, torchinit::LsuvOptions().seed(1));
 //   std::cout << r.table();
 //
-// Works on whatever nn::forward_probed walks: torch::nn::Sequential and torchinit's MLP,
-// ConvNet and ResNet (the convs and Linear layers reached in the walk; a residual block's inner
-// convs are not rescaled). Deterministic: the orthogonal pre-init uses the plan streams with
-// `seed`, and the N(0, 1) batch of the shape overload is drawn from `seed`.
+// Works on whatever nn::forward_probed walks: torch::nn::Sequential and nn::Probed modules
+// such as torchinit's MLP, ConvNet and ResNet (the convs and Linear layers reached in the walk; a
+// residual block's inner convs are not rescaled). Deterministic: the orthogonal pre-init uses the
+// plan streams with `seed`, and the N(0, 1) batch of the shape overload is drawn from `seed`.
 #pragma once
 
 #include <ATen/core/Tensor.h>

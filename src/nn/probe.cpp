@@ -4,10 +4,6 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
 
-#include "torchinit/nn/conv_net.h"
-#include "torchinit/nn/mlp.h"
-#include "torchinit/nn/resnet.h"
-
 namespace torchinit::nn {
 
 std::string short_type_name(const torch::nn::Module& module) {
@@ -20,39 +16,46 @@ std::string short_type_name(const torch::nn::Module& module) {
   return type;
 }
 
+namespace {
+
+// Records a Probed child's steps under the child's path.
+class Prefixed : public Probe {
+ public:
+  Prefixed(Probe& inner, std::string prefix) : inner_(inner), prefix_(std::move(prefix)) {}
+  void record(const std::string& path, const std::string& type, const at::Tensor& out,
+              const torch::nn::Module* module) override {
+    inner_.record(prefix_ + "." + path, type, out, module);
+  }
+
+ private:
+  Probe& inner_;
+  std::string prefix_;
+};
+
+}  // namespace
+
 at::Tensor forward_probed(torch::nn::Module& module, const at::Tensor& input, Probe& probe,
                           const std::string& prefix) {
-  if (auto* mlp = dynamic_cast<MLPImpl*>(&module)) return mlp->forward_probed(input, probe);
-  if (auto* conv = dynamic_cast<ConvNetImpl*>(&module)) return conv->forward_probed(input, probe);
-  if (auto* resnet = dynamic_cast<ResNetImpl*>(&module)) {
-    return resnet->forward_probed(input, probe);
+  if (auto* probed = dynamic_cast<Probed*>(&module)) {
+    if (prefix.empty()) return probed->forward_probed(input, probe);
+    Prefixed prefixed(probe, prefix);
+    return probed->forward_probed(input, prefixed);
   }
   auto* sequential = dynamic_cast<torch::nn::SequentialImpl*>(&module);
   TORCH_CHECK(sequential != nullptr, "torchinit::nn::forward_probed: cannot walk a ", module.name(),
               (prefix.empty() ? std::string() : " at '" + prefix + "'"),
-              "; expected torch::nn::Sequential or torchinit's MLP, ConvNet or ResNet. Wrap the ",
-              "layers in a Sequential to probe them");
+              "; expected torch::nn::Sequential or a module implementing torchinit::nn::Probed ",
+              "(torchinit's MLP, ConvNet and ResNet do). Wrap the layers in a Sequential, or ",
+              "implement Probed, to probe them");
   const auto names = sequential->named_children();
   at::Tensor x = input;
   size_t i = 0;
   for (auto& child : *sequential) {
     const std::string path = (prefix.empty() ? "" : prefix + ".") + names[i++].key();
     torch::nn::Module& m = *child.ptr();
-    if (dynamic_cast<torch::nn::SequentialImpl*>(&m) || dynamic_cast<MLPImpl*>(&m) ||
-        dynamic_cast<ConvNetImpl*>(&m) || dynamic_cast<ResNetImpl*>(&m)) {
-      // Nested containers report their own steps; torchinit's models name them from the root
-      // of the model, so re-prefix through a forwarding probe.
-      struct Prefixed : Probe {
-        Probe& inner;
-        std::string prefix;
-        Prefixed(Probe& p, std::string s) : inner(p), prefix(std::move(s)) {}
-        void record(const std::string& p, const std::string& type, const at::Tensor& out,
-                    const torch::nn::Module* mod) override {
-          inner.record(prefix + "." + p, type, out, mod);
-        }
-      } prefixed(probe, path);
-      const bool is_sequential = dynamic_cast<torch::nn::SequentialImpl*>(&m) != nullptr;
-      x = is_sequential ? forward_probed(m, x, probe, path) : forward_probed(m, x, prefixed);
+    // Containers and Probed modules report their own steps.
+    if (dynamic_cast<torch::nn::SequentialImpl*>(&m) || dynamic_cast<Probed*>(&m)) {
+      x = forward_probed(m, x, probe, path);
       continue;
     }
     x = child.forward(x);

@@ -7,6 +7,7 @@
 #include <c10/util/Exception.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
@@ -16,6 +17,7 @@
 #include "torchinit/activation.h"
 #include "torchinit/mean_field.h"
 #include "torchinit/nn/mlp.h"
+#include "torchinit/nn/probe.h"
 #include "torchinit/nn/resnet.h"
 #include "torchinit/plan.h"
 
@@ -135,6 +137,57 @@ TEST(Propagation, WalksSequentialAndLeavesGradientsAlone) {
   EXPECT_EQ(p.layers()[1].activation, "leaky_relu(0.20000000000000001)");
   EXPECT_TRUE(p.agrees()) << p.table();
   for (const auto& param : seq->parameters()) EXPECT_FALSE(param.grad().defined());
+}
+
+// A model of the user's own, not a Sequential, joins propagate() by implementing nn::Probed.
+struct TwoLayerImpl : torch::nn::Cloneable<TwoLayerImpl>, nn::Probed {
+  TwoLayerImpl() { reset(); }
+  void reset() override {
+    body =
+        register_module("body", torch::nn::Sequential(torch::nn::Linear(64, 64), torch::nn::Tanh(),
+                                                      torch::nn::Linear(64, 64)));
+  }
+  at::Tensor forward(const at::Tensor& x) { return body->forward(x); }
+  at::Tensor forward_probed(const at::Tensor& x, nn::Probe& probe) override {
+    return nn::forward_probed(*body, x, probe, "body");
+  }
+  torch::nn::Sequential body{nullptr};
+};
+TORCH_MODULE(TwoLayer);
+
+struct Paths : nn::Probe {
+  std::vector<std::string> seen;
+  void record(const std::string& path, const std::string& type, const at::Tensor&,
+              const torch::nn::Module*) override {
+    seen.push_back(path + ":" + type);
+  }
+};
+
+TEST(Propagation, WalksAUserModuleThatImplementsProbed) {
+  torch::nn::Sequential seq{TwoLayer(), torch::nn::Tanh(), TwoLayer()};
+  Paths paths;
+  const at::Tensor x = torch::randn({8, 64});
+  EXPECT_TRUE(nn::forward_probed(*seq, x, paths).equal(seq->forward(x)));
+  EXPECT_THAT(paths.seen, ::testing::ElementsAre("0.body.0:Linear", "0.body.1:Tanh",
+                                                 "0.body.2:Linear", "1:Tanh", "2.body.0:Linear",
+                                                 "2.body.1:Tanh", "2.body.2:Linear"));
+  // Called on a Probed module with a prefix, paths start with it (the prefix used to be dropped).
+  Paths prefixed;
+  nn::forward_probed(*seq->ptr(0), torch::randn({2, 64}), prefixed, "net");
+  EXPECT_THAT(prefixed.seen,
+              ::testing::ElementsAre("net.body.0:Linear", "net.body.1:Tanh", "net.body.2:Linear"));
+
+  const Report rep = Plan()
+                         .rule(":weight", "xavier_normal(gain=1.6666666666666667)")
+                         .rule(":bias", "zeros")
+                         .apply(*seq, ApplyOptions().seed(3));
+  const Propagation p = propagate(*seq, rep, {4096, 64});
+  ASSERT_EQ(p.layers().size(), 4u) << p.table();
+  EXPECT_EQ(p.layers()[0].path, "0.body.0");
+  EXPECT_EQ(p.layers()[3].path, "2.body.2");
+  EXPECT_EQ(p.layers()[0].activation, "identity");
+  for (size_t l = 1; l < 4; ++l) EXPECT_EQ(p.layers()[l].activation, "tanh");
+  EXPECT_TRUE(p.agrees()) << p.table();
 }
 
 TEST(Propagation, ResNetIsMeasuredBlockByBlockWithoutTheoryPastBatchNorm) {

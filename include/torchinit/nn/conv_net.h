@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-namespace torchinit::nn {
+#include "torchinit/nn/probe.h"
 
-class Probe;
+namespace torchinit::nn {
 
 // Options for `ConvNet`: one stage per entry of `channels`, each `convs` times
 // conv (kernel_size, stride 1, 'same' padding) → norm → activation, with 2× max pooling
@@ -50,7 +50,7 @@ struct ConvNetOptions {
 // Example:
 //   ConvNet net(ConvNetOptions(3, {32, 64}, 10));
 //   torch::Tensor logits = net(torch::randn({8, 3, 32, 32}));  // [8, 10]
-class ConvNetImpl : public torch::nn::Cloneable<ConvNetImpl> {
+class ConvNetImpl : public torch::nn::Cloneable<ConvNetImpl>, public Probed {
  public:
   explicit ConvNetImpl(ConvNetOptions options);
 
@@ -59,7 +59,7 @@ class ConvNetImpl : public torch::nn::Cloneable<ConvNetImpl> {
   torch::Tensor forward(const torch::Tensor& input);
   // forward() that reports every layer's output to `probe` (nn/probe.h); a separate name,
   // since AnyModule needs forward() without overloads.
-  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe);
+  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe) override;
 
   ConvNetOptions options;
   torch::nn::Sequential features{nullptr};

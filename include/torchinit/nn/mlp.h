@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace torchinit::nn {
+#include "torchinit/nn/probe.h"
 
-class Probe;
+namespace torchinit::nn {
 
 // Options for `MLP`: for each hidden width, Linear → norm → activation → dropout; then a last
 // Linear to `out_features`.
@@ -47,7 +47,7 @@ struct MLPOptions {
 // Example:
 //   MLP mlp(MLPOptions(784, {256, 256}, 10));
 //   torch::Tensor logits = mlp(torch::randn({8, 784}));  // [8, 10]
-class MLPImpl : public torch::nn::Cloneable<MLPImpl> {
+class MLPImpl : public torch::nn::Cloneable<MLPImpl>, public Probed {
  public:
   explicit MLPImpl(MLPOptions options);
 
@@ -56,7 +56,7 @@ class MLPImpl : public torch::nn::Cloneable<MLPImpl> {
   torch::Tensor forward(const torch::Tensor& input);
   // forward() that reports every layer's output to `probe` (nn/probe.h); a separate name,
   // since AnyModule needs forward() without overloads.
-  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe);
+  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe) override;
 
   MLPOptions options;
   torch::nn::Sequential layers{nullptr};

@@ -32,10 +32,28 @@ class Probe {
                       const torch::nn::Module* module) = 0;
 };
 
+// A module that reports its own steps. forward_probed() (below) runs a Probed module through
+// this interface, on its own or as a child of a Sequential, so a model of yours joins propagate()
+// and LSUV by implementing it; torchinit's MLP, ConvNet and ResNet do:
+//
+//   struct TwoLayerImpl : torch::nn::Cloneable<TwoLayerImpl>, torchinit::nn::Probed {
+//     at::Tensor forward_probed(const at::Tensor& x, torchinit::nn::Probe& probe) override {
+//       return torchinit::nn::forward_probed(*body, x, probe, "body");  // a Sequential child
+//     }
+//     ...
+//   };
+class Probed {
+ public:
+  virtual ~Probed() = default;
+  // The module's forward pass on `input`, each step recorded to `probe` with paths relative to
+  // this module (as in its named_modules()); returns the module's output.
+  virtual at::Tensor forward_probed(const at::Tensor& input, Probe& probe) = 0;
+};
+
 // Runs `module` on `input` and reports every step to `probe`; returns the module's output.
 // Supported: torch::nn::Sequential (children in order, nested Sequentials walked too, paths
-// `prefix.i`), and torchinit's MLP, ConvNet and ResNet (through their forward_probed). Any other
-// module type throws c10::Error naming it: wrap its layers in a Sequential to probe it.
+// `prefix.i`) and any module implementing Probed (paths `prefix.<its path>`). Any other module
+// type throws c10::Error naming it: wrap its layers in a Sequential, or implement Probed.
 at::Tensor forward_probed(torch::nn::Module& module, const at::Tensor& input, Probe& probe,
                           const std::string& prefix = "");
 

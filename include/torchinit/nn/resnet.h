@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-namespace torchinit::nn {
+#include "torchinit/nn/probe.h"
 
-class Probe;
+namespace torchinit::nn {
 
 // Options for `ResNet`.
 //
@@ -48,7 +48,7 @@ struct ResNetOptions {
 // Example:
 //   ResNet net(ResNetOptions(18).classes(10).stem("cifar"));
 //   torch::Tensor logits = net(torch::randn({2, 3, 32, 32}));  // [2, 10]
-class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
+class ResNetImpl : public torch::nn::Cloneable<ResNetImpl>, public Probed {
  public:
   explicit ResNetImpl(ResNetOptions options);
 
@@ -63,7 +63,7 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl> {
   torch::Tensor forward(const torch::Tensor& input);
   // forward() that reports every layer's output to `probe` (nn/probe.h); a separate name,
   // since AnyModule needs forward() without overloads.
-  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe);
+  torch::Tensor forward_probed(const torch::Tensor& input, Probe& probe) override;
 
   ResNetOptions options;
   torch::nn::Conv2d conv1{nullptr};
