@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +54,12 @@ class Distribution {
   // Mixture of (weight, component), weights summing to 1; family "composite" unless renamed.
   static Distribution mixture(std::vector<std::pair<double, Distribution>> components,
                               std::string family = "composite");
+
+  // This distribution as the marginal of a new structured family `family`: kind, parameters,
+  // moments and CDF stay; typed_structure() becomes `structure`, whose check() check() runs
+  // (torchinit/custom_structure.h). c10::Error if this distribution already has a structure.
+  Distribution with_structure(std::shared_ptr<const structure::Custom> structure,
+                              std::string family) const;
 
   const std::string& family() const { return family_; }
   Kind kind() const { return kind_; }

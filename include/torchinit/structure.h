@@ -1,10 +1,13 @@
 // What a structured family promises beyond the marginal distribution of one element, as one type
 // per family. Distribution::typed_structure() holds one of them; check() dispatches on it (each
-// structure's check lives in its initializer's file, declared in src/checks/structure_check.h), and
-// check_sharded uses it to decide whether merged shard statistics suffice.
+// structure's check lives in its initializer's file), and check_sharded uses it to decide whether
+// merged shard statistics suffice. torchinit's own families have the closed alternatives below
+// (their checks are declared in src/checks/structure_check.h); any other, built in later or a
+// user's, is a structure::Custom (torchinit/custom_structure.h) that brings its own check.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <variant>
 #include <vector>
 
@@ -56,12 +59,16 @@ struct BlockConstant {
   std::vector<double> values;
 };
 
+// A structure with its own check (torchinit/custom_structure.h).
+class Custom;
+
 }  // namespace structure
 
-// One alternative per structured family. A new structure: its type above, one alternative here,
-// its check declared in src/checks/structure_check.h and defined next to its initializer.
-using TypedStructure = std::variant<structure::None, structure::Orthogonal, structure::Sparse,
-                                    structure::Eye, structure::Dirac, structure::DeltaOrthogonal,
-                                    structure::Chrono, structure::BlockConstant>;
+// One alternative per structured family. A new family needs none: its structure derives from
+// structure::Custom in its own file.
+using TypedStructure =
+    std::variant<structure::None, structure::Orthogonal, structure::Sparse, structure::Eye,
+                 structure::Dirac, structure::DeltaOrthogonal, structure::Chrono,
+                 structure::BlockConstant, std::shared_ptr<const structure::Custom>>;
 
 }  // namespace torchinit

@@ -3,6 +3,7 @@
 
 #include "torchinit/activation.h"
 #include "torchinit/check.h"
+#include "torchinit/custom_structure.h"
 #include "torchinit/distribution.h"
 #include "torchinit/elementwise_initializer.h"
 #include "torchinit/gain.h"

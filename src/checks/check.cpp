@@ -72,18 +72,18 @@ std::vector<double> sorted_sample(const at::Tensor& c, int64_t m) {
 std::string num(double x) { return fmt::format("{:.6g}", x); }
 
 // The constant families: every element equals the constant as stored in the tensor's dtype.
-void check_constant(const detail::StructureCheck& in) {
+void check_constant(const StructureCheck& in) {
   const Distribution& d = in.theory;
   TORCH_CHECK(d.kind() == Distribution::Kind::Constant, "torchinit::check: cannot check ",
               d.family(), " exactly");
   const at::Tensor& c = in.values;
   const at::Tensor expected =
       at::zeros(c.sizes(), c.options().dtype(in.dtype)).fill_(d.mean()).to(c.scalar_type());
-  detail::add_exact_comparison(in, expected, "the constant " + num(d.mean()));
+  add_exact_comparison(in, expected, "the constant " + num(d.mean()));
 }
 
 // A general mixture: moments only (its CDF may have jumps).
-void check_mixture_moments(const detail::StructureCheck& in) {
+void check_mixture_moments(const StructureCheck& in) {
   const Distribution& d = in.theory;
   const stats::Moments& m = in.moments;
   const double alpha = in.options.alpha();
@@ -97,20 +97,18 @@ void check_mixture_moments(const detail::StructureCheck& in) {
 }
 
 // structure::None: the marginal is the whole promise.
-void check_unstructured(const detail::StructureCheck& in) {
+void check_unstructured(const StructureCheck& in) {
   if (in.theory.is_exact()) {
     check_constant(in);
   } else if (in.theory.kind() == Distribution::Kind::Mixture) {
     check_mixture_moments(in);
   } else {
-    detail::test_tensor_marginal(in.result, in.values, in.moments, in.theory,
-                                 in.options.alpha() / 4, in.options, true, in.dtype);
+    test_tensor_marginal(in.result, in.values, in.moments, in.theory, in.options.alpha() / 4,
+                         in.options, true, in.dtype);
   }
 }
 
 }  // namespace
-
-namespace detail {
 
 Statistic exact_statistic(const std::string& name, int64_t mismatches, int64_t n,
                           const std::string& what) {
@@ -133,11 +131,9 @@ void add_exact_comparison(const StructureCheck& in, const at::Tensor& expected,
 void test_tensor_marginal(CheckResult& r, const at::Tensor& values, const stats::Moments& m,
                           const Distribution& d, double alpha_each, const CheckOptions& o,
                           bool moments_independent, at::ScalarType dtype) {
-  test_marginal(r, sorted_sample(values, o.shape_sample()), m, d, alpha_each, o,
-                moments_independent, dtype);
+  detail::test_marginal(r, sorted_sample(values, o.shape_sample()), m, d, alpha_each, o,
+                        moments_independent, dtype);
 }
-
-}  // namespace detail
 
 bool CheckResult::rejected() const {
   return std::any_of(statistics_.begin(), statistics_.end(),
@@ -211,14 +207,17 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
   const stats::Moments m = moments_of(c);
   if (!std::isfinite(m.mean) || !std::isfinite(m.m2) || !std::isfinite(m.m4)) {
     const int64_t bad = c.isfinite().logical_not().sum().item<int64_t>();
-    r.add(detail::exact_statistic("finite", bad, c.numel(), "finite values"));
+    r.add(exact_statistic("finite", bad, c.numel(), "finite values"));
     return r;
   }
-  const detail::StructureCheck in{r, c, m, tensor.scalar_type(), theory, options};
+  const StructureCheck in{r, c, m, tensor.scalar_type(), theory, options};
   std::visit(
       [&in](const auto& structure) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(structure)>, structure::None>) {
+        using S = std::decay_t<decltype(structure)>;
+        if constexpr (std::is_same_v<S, structure::None>) {
           check_unstructured(in);
+        } else if constexpr (std::is_same_v<S, std::shared_ptr<const structure::Custom>>) {
+          structure->check(in);
         } else {
           detail::check_structure(structure, in);
         }

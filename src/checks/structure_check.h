@@ -1,32 +1,22 @@
-// The checks of the structured families (one per alternative of TypedStructure, each defined in
-// its initializer's file), what check() hands them, the statistics helpers they share with
-// check(), and which structures a sharded check may judge from merged shard statistics.
+// The checks of torchinit's own structured families (one per closed alternative of
+// TypedStructure, each defined in its initializer's file), and which structures a sharded check
+// may judge from merged shard statistics. What a check is handed and the statistics helpers are
+// public (torchinit/custom_structure.h), for structure::Custom.
 #pragma once
 
-#include <ATen/core/Tensor.h>
-#include <c10/core/ScalarType.h>
-
-#include <cstdint>
-#include <string>
+#include <memory>
 #include <type_traits>
 #include <variant>
 
-#include "torchinit/check.h"
-#include "torchinit/distribution.h"
-#include "torchinit/stats.h"
+#include "torchinit/custom_structure.h"
 #include "torchinit/structure.h"
 
 namespace torchinit::detail {
 
-// What check() hands a structure's check; the check adds its statistics to `result`.
-struct StructureCheck {
-  CheckResult& result;
-  const at::Tensor& values;       // the checked tensor, contiguous CPU float32 or float64
-  const stats::Moments& moments;  // of `values`, all finite
-  at::ScalarType dtype;           // the checked tensor's own dtype
-  const Distribution& theory;     // the theory whose typed_structure() is being checked
-  const CheckOptions& options;
-};
+using torchinit::add_exact_comparison;
+using torchinit::exact_statistic;
+using torchinit::StructureCheck;
+using torchinit::test_tensor_marginal;
 
 // One check per structure (structure::None is check()'s own marginal check).
 void check_structure(const structure::Orthogonal& s, const StructureCheck& in);  // orthogonal.cpp
@@ -49,21 +39,15 @@ inline constexpr bool kCheckableFromMergedStatistics<structure::None> = true;
 
 inline bool checkable_from_merged_statistics(const TypedStructure& s) {
   return std::visit(
-      [](const auto& st) { return kCheckableFromMergedStatistics<std::decay_t<decltype(st)>>; }, s);
+      [](const auto& st) {
+        using S = std::decay_t<decltype(st)>;
+        if constexpr (std::is_same_v<S, std::shared_ptr<const structure::Custom>>) {
+          return st->checkable_from_merged_statistics();
+        } else {
+          return kCheckableFromMergedStatistics<S>;
+        }
+      },
+      s);
 }
-
-// Helpers shared with check() (check.cpp).
-
-// An exact statistic: passes when no element mismatches.
-Statistic exact_statistic(const std::string& name, int64_t mismatches, int64_t n,
-                          const std::string& what);
-// Adds the "exact" statistic: the elements of in.values (reshaped) that differ from `expected`.
-void add_exact_comparison(const StructureCheck& in, const at::Tensor& expected,
-                          const std::string& what);
-// Moments (when `moments_independent`) and shape tests of the flat contiguous `values`
-// (moments `m`) against the continuous `d`, each at `alpha_each`.
-void test_tensor_marginal(CheckResult& r, const at::Tensor& values, const stats::Moments& m,
-                          const Distribution& d, double alpha_each, const CheckOptions& o,
-                          bool moments_independent, at::ScalarType dtype);
 
 }  // namespace torchinit::detail

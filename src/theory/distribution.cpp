@@ -136,6 +136,20 @@ void Distribution::set_structure(TypedStructure s) {
       typed_structure_);
 }
 
+Distribution Distribution::with_structure(std::shared_ptr<const structure::Custom> structure,
+                                          std::string family) const {
+  TORCH_CHECK(structure != nullptr, "torchinit::Distribution::with_structure: the structure of '",
+              family, "' is null");
+  TORCH_CHECK(!family.empty(), "torchinit::Distribution::with_structure: empty family name");
+  TORCH_CHECK(std::holds_alternative<structure::None>(typed_structure_),
+              "torchinit::Distribution::with_structure: ", str(),
+              " already has a structure; give '", family, "' an unstructured marginal");
+  Distribution d = *this;
+  d.family_ = std::move(family);
+  d.set_structure(std::move(structure));
+  return d;
+}
+
 Distribution Distribution::constant(double value) {
   TORCH_CHECK(std::isfinite(value), "torchinit::Distribution::constant: value must be finite, got ",
               value);

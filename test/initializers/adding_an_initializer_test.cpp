@@ -1,5 +1,5 @@
-// The worked example of docs/adding-an-initializer.md: a new element-wise initializer written in
-// one place (the example below, up to the tests) and registered with one line, then used through
+// The worked examples of docs/adding-an-initializer.md: a new element-wise initializer and a new
+// structured one, each written in one place and registered with one line, then used through
 // init_, init_shard_, theory and check. Every code block of the doc is a verbatim excerpt of this
 // file (AddingAnInitializer.DocShowsThisFilesCode). Also: ElementwiseInitializer fills a shard by
 // computing only the shard's elements.
@@ -51,7 +51,80 @@ torchinit::RegistryEntry small_init_entry() {
           [](const torchinit::Args&) { return std::make_shared<SmallInit>(); }};
 }
 
-// ---- the tests (the example above needs nothing below) ----
+// ---- the structured example: one more file of its own ----
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+#include <torchinit/custom_structure.h>
+
+#include <algorithm>
+
+namespace {
+
+// W = W^T exactly, and the elements on and above the diagonal are independent draws of the
+// theory's marginal. The Custom structure of "wigner": check() calls it with the whole tensor.
+class Symmetric final : public torchinit::structure::Custom {
+ public:
+  explicit Symmetric(int64_t n) : n_(n) {}
+  void check(const torchinit::StructureCheck& in) const override {
+    const at::Tensor w = in.values.reshape({n_, n_});
+    torchinit::add_exact_comparison(in, w.t(), "its transpose");
+    // Below the diagonal the elements repeat those above: test the n(n+1)/2 independent ones
+    // (mean, variance, KS, Anderson–Darling, each at alpha/4).
+    const at::Tensor upper = w.masked_select(w.new_ones({n_, n_}, at::kBool).triu());
+    torchinit::test_tensor_marginal(in.result, upper, torchinit::tensor_moments(upper), in.theory,
+                                    in.options.alpha() / 4, in.options, true, in.dtype);
+  }
+
+ private:
+  int64_t n_;
+};
+
+// wigner (Wigner 1955): a symmetric [n, n] weight with N(0, 1/n) entries, element (i, j) for
+// i <= j drawn, (j, i) its mirror. Its eigenvalues fill [-2, 2] (the semicircle law).
+class Wigner final : public torchinit::ElementwiseInitializer {
+ public:
+  void validate(const torchinit::ParamInfo& p) const override {
+    TORCH_CHECK(p.dim() == 2 && p.shape[0] == p.shape[1], "wigner needs a square 2-D weight, got ",
+                c10::IntArrayRef(p.shape), "; use orthogonal or normal for other shapes");
+  }
+  // The marginal N(0, 1/n) plus the structure that check() verifies beyond it.
+  torchinit::Distribution theory(const torchinit::ParamInfo& p) const override {
+    const int64_t n = p.shape[0];
+    return torchinit::Distribution::normal(0, 1 / std::sqrt(double(n)))
+        .with_structure(std::make_shared<Symmetric>(n), "wigner");
+  }
+  // Element e = (i, j) takes the stream's normal at the index of (min, max): element-wise, so
+  // shards compute their part alone.
+  torchinit::ElementFill element_fill(const torchinit::ParamInfo& p) const override {
+    const int64_t n = p.shape[0];
+    const double sigma = 1 / std::sqrt(double(n));
+    return [n, sigma](auto* out, int64_t first, int64_t count, const torchinit::Stream& s) {
+      for (int64_t e = first; e < first + count; ++e) {
+        const int64_t i = e / n, j = e % n;
+        torchinit::fill_normal(out + (e - first), std::min(i, j) * n + std::max(i, j), 1, s, 0.0,
+                               sigma);
+      }
+    };
+  }
+  void fill_torch(at::Tensor& t, const torchinit::ParamInfo& p) const override {
+    t.normal_(0, 1 / std::sqrt(double(p.shape[0])));
+    t.copy_(t.triu() + t.triu(1).t());
+  }
+};
+
+}  // namespace
+
+torchinit::RegistryEntry wigner_entry() {
+  return {"wigner",
+          {},
+          {},
+          {"Symmetric Gaussian (Wigner) matrix.", "W = W^T, W[i][j] ~ N(0, 1/n) for i <= j",
+           "Wigner 1955, Characteristic vectors of bordered matrices with infinite dimensions"},
+          [](const torchinit::Args&) { return std::make_shared<Wigner>(); }};
+}
+
+// ---- the tests (the examples above need nothing below) ----
 
 #include <ATen/Context.h>
 #include <ATen/ops/empty.h>
@@ -73,10 +146,11 @@ namespace {
 using torchinit::testutil::ContainsAll;
 using torchinit::testutil::same_bytes;
 
-// Registers small_init once per process (the registry is global and has no removal).
+// Registers small_init and wigner once per process (the registry is global and has no removal).
 void register_small_init_once() {
   static const bool registered = [] {
     torchinit::Registry::global().add(small_init_entry());
+    torchinit::Registry::global().add(wigner_entry());
     return true;
   }();
   (void)registered;
@@ -175,6 +249,64 @@ TEST(AddingAnInitializer, ShardsHoldTheBytesOfTheFullInit) {
     torchinit::init_shard_(flat, "small_init", {96, 70}, torchinit::Slice::flat(1333, 5334), o);
     EXPECT_TRUE(same_bytes(flat, full.reshape({-1}).narrow(0, 1333, 4001)));
   }
+}
+
+TEST(AddingAStructuredInitializer, CheckVerifiesItsStructure) {
+  register_small_init_once();
+  at::Tensor w = at::empty({256, 256});
+  torchinit::init_(w, "wigner", torchinit::InitOptions().seed(7).key("attn.weight"));
+  const torchinit::Distribution d = torchinit::theory("wigner", w.sizes());
+  const torchinit::CheckResult r = torchinit::check(w, d);  // symmetric, N(0, 1/256) entries
+
+  EXPECT_EQ(d.family(), "wigner");
+  EXPECT_DOUBLE_EQ(d.std(), 1.0 / 16);
+  EXPECT_TRUE(w.equal(w.t()));
+  EXPECT_TRUE(r.passed()) << r.summary();
+  EXPECT_TRUE(r.find("exact") != nullptr && r.find("ks") != nullptr) << r.summary();
+  // What the marginal alone cannot see: a N(0, 1/256) matrix that is not symmetric fails.
+  at::Tensor plain = at::empty({256, 256});
+  torchinit::init_(plain, "normal(std=0.0625)", torchinit::InitOptions().seed(7));
+  EXPECT_TRUE(torchinit::check(plain, torchinit::Distribution::normal(0, 0.0625)).passed());
+  const torchinit::CheckResult asymmetric = torchinit::check(plain, d);
+  EXPECT_FALSE(asymmetric.passed());
+  EXPECT_FALSE(asymmetric.find("exact")->passed) << asymmetric.summary();
+  // And a symmetric matrix with a 10% larger std fails its marginal tests.
+  const at::Tensor wide = w * 1.1;
+  const torchinit::CheckResult too_wide = torchinit::check(wide, d);
+  EXPECT_FALSE(too_wide.passed());
+  EXPECT_TRUE(too_wide.find("exact")->passed) << too_wide.summary();
+  // The LibTorch backend keeps the promise too.
+  at::manual_seed(3);
+  at::Tensor t = at::empty({256, 256});
+  torchinit::init_(t, "wigner", torchinit::InitOptions().backend(torchinit::Backend::Torch));
+  EXPECT_TRUE(torchinit::check(t, d).passed());
+}
+
+TEST(AddingAStructuredInitializer, ShardsAndErrors) {
+  register_small_init_once();
+  const auto o = torchinit::InitOptions().seed(5).key("w");
+  at::Tensor full = at::empty({96, 96}, at::kDouble);
+  torchinit::init_(full, "wigner", o);
+  at::Tensor rows = at::empty({40, 96}, at::kDouble);
+  torchinit::init_shard_(rows, "wigner", {96, 96}, torchinit::Slice::rows(30, 70), o);
+  EXPECT_TRUE(same_bytes(rows, full.narrow(0, 30, 40)));
+  // A structure promised on a structured marginal, or a null one, is an error.
+  EXPECT_TRUE(ContainsAll(torchinit::testutil::error_of([] {
+                            torchinit::Distribution::orthogonal(4, 4, 1).with_structure(
+                                std::make_shared<Symmetric>(4), "symmetric_orthogonal");
+                          }),
+                          {"with_structure", "orthogonal", "already has a structure"}));
+  EXPECT_TRUE(ContainsAll(torchinit::testutil::error_of([] {
+                            torchinit::Distribution::normal(0, 1).with_structure(nullptr, "x");
+                          }),
+                          {"with_structure", "null"}));
+  // validate() runs first: a non-square weight is an error, the tensor unchanged.
+  const at::Tensor v = at::empty({16, 8});
+  torchinit::testutil::fill_pattern_(v);
+  const at::Tensor before = v.clone();
+  EXPECT_TRUE(ContainsAll(torchinit::testutil::error_of([&] { torchinit::init_(v, "wigner"); }),
+                          {"wigner needs a square 2-D weight", "[16, 8]"}));
+  EXPECT_TRUE(same_bytes(v, before));
 }
 
 // An element-wise initializer that records which elements it was asked for: U(0, 1) values.

@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <variant>
 #include <vector>
 
 #include "checks/structure_check.h"
+#include "torchinit/custom_structure.h"
 #include "torchinit/distribution.h"
 
 namespace {
@@ -110,6 +112,38 @@ TEST(TypedStructure, StructuredTheoriesNeedTheWholeTensorWhenSharded) {
         Distribution::block_constant({0, 1, 0, 0})})
     EXPECT_FALSE(torchinit::detail::checkable_from_merged_statistics(d.typed_structure()))
         << d.str();
+}
+
+// A structure::Custom says for itself whether merged statistics suffice; with_structure keeps
+// the marginal (kind, parameters, moments) and renames the family.
+class Flagged final : public structure::Custom {
+ public:
+  explicit Flagged(bool mergeable) : mergeable_(mergeable) {}
+  void check(const torchinit::StructureCheck&) const override {}
+  bool checkable_from_merged_statistics() const override { return mergeable_; }
+
+ private:
+  bool mergeable_;
+};
+
+TEST(TypedStructure, Custom) {
+  const Distribution marginal = Distribution::normal(0, 0.5);
+  const auto joint = std::make_shared<Flagged>(false);
+  const Distribution d = marginal.with_structure(joint, "paired");
+  EXPECT_EQ(d.family(), "paired");
+  EXPECT_EQ(d.kind(), Distribution::Kind::Normal);
+  EXPECT_EQ(d.str(), "paired(mean=0, std=0.5)");
+  EXPECT_EQ(d.variance(), marginal.variance());
+  EXPECT_EQ(d.fourth_central_moment(), marginal.fourth_central_moment());
+  EXPECT_EQ(d.cdf(0.3), marginal.cdf(0.3));
+  ASSERT_TRUE(
+      std::holds_alternative<std::shared_ptr<const structure::Custom>>(d.typed_structure()));
+  EXPECT_EQ(std::get<std::shared_ptr<const structure::Custom>>(d.typed_structure()).get(),
+            joint.get());
+  EXPECT_TRUE(std::holds_alternative<structure::None>(marginal.typed_structure()));
+  EXPECT_FALSE(torchinit::detail::checkable_from_merged_statistics(d.typed_structure()));
+  EXPECT_TRUE(torchinit::detail::checkable_from_merged_statistics(
+      marginal.with_structure(std::make_shared<Flagged>(true), "loose").typed_structure()));
 }
 
 }  // namespace
