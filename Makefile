@@ -26,11 +26,12 @@ demo: configure
 
 # Every test but the package consumers (label `package`: they configure and build projects that
 # use torchinit, one of them compiling the library again); `make test-package` and CI run them.
+# ctest runs JOBS tests at a time (the dist test alone: its timeouts are in seconds).
 test: build
-	ctest --preset $(PRESET) -LE package
+	ctest --preset $(PRESET) -LE package -j $(JOBS)
 
 test-package: build
-	ctest --preset $(PRESET) -L package
+	ctest --preset $(PRESET) -L package -j $(JOBS)
 
 bench: deps
 	cmake --preset release -DTORCHINIT_BUILD_BENCH=ON
@@ -49,7 +50,7 @@ clean:
 asan: deps
 	cmake --preset asan -DTORCHINIT_WERROR=$(WERROR)
 	cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan -E package
+	ctest --preset asan -E package -j $(JOBS)
 
 # libFuzzer on the parsers, FUZZ_SECONDS each; new inputs go to build/fuzz/corpus, the seeds in
 # test/fuzz/corpus stay as committed. Any crash, hang (> 10 s) or sanitizer report fails; the
