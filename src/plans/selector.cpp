@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "plans/json_text.h"
 #include "torchinit/module_desc.h"
 #include "torchinit/spec.h"
 
@@ -44,7 +45,7 @@ void check_selector(const std::string& s) {
               "', which makes a text plan read as JSON; selectors are parameter paths");
   // U+FEFF (a byte order mark) is invisible, and at the start of a printed plan it would be
   // stripped on reading back.
-  TORCH_CHECK(s.find("\xEF\xBB\xBF") == std::string::npos, "torchinit::Plan: selector '", s,
+  TORCH_CHECK(s.find(kUtf8Bom) == std::string::npos, "torchinit::Plan: selector '", s,
               "' contains U+FEFF (an invisible byte order mark); delete it from the selector");
   for (const char c : s)
     TORCH_CHECK(
