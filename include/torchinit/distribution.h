@@ -56,7 +56,7 @@ class Distribution {
                               std::string family = "composite");
 
   // This distribution as the marginal of a new structured family `family`: kind, parameters,
-  // moments and CDF stay; typed_structure() becomes `structure`, whose check() check() runs
+  // moments and CDF stay; typed_structure() becomes `structure`, and check() runs its check
   // (torchinit/custom_structure.h). c10::Error if this distribution already has a structure.
   Distribution with_structure(std::shared_ptr<const structure::Custom> structure,
                               std::string family) const;

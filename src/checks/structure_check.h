@@ -13,11 +13,6 @@
 
 namespace torchinit::detail {
 
-using torchinit::add_exact_comparison;
-using torchinit::exact_statistic;
-using torchinit::StructureCheck;
-using torchinit::test_tensor_marginal;
-
 // One check per structure (structure::None is check()'s own marginal check).
 void check_structure(const structure::Orthogonal& s, const StructureCheck& in);  // orthogonal.cpp
 void check_structure(const structure::Sparse& s, const StructureCheck& in);      // sparse.cpp
