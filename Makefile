@@ -1,7 +1,23 @@
 # torchinit: `make demo` and `make test` set everything up on a fresh Debian 12 machine.
-PRESET ?= release
+#
+# TORCH=debian (default): Debian's libtorch-dev 1.13. TORCH=upstream: the LibTorch inside PyPI's
+# `torch` wheel (TORCH_VERSION), installed into a virtual environment under ~/.cache, e.g.
+#   make test TORCH=upstream TORCH_VERSION=2.7.0
+TORCH ?= debian
+TORCH_VERSION ?= 2.15.0
+VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/torchinit-venv-$(TORCH_VERSION)
+ifeq ($(TORCH),upstream)
+  PRESET ?= upstream
+  BUILD := build/upstream-$(TORCH_VERSION)
+  export TORCHINIT_TORCH_VERSION := $(TORCH_VERSION)
+  TORCH_ARGS = -DCMAKE_PREFIX_PATH="$$($(VENV)/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"
+else ifeq ($(TORCH),debian)
+  PRESET ?= release
+  BUILD := build/$(PRESET)
+else
+  $(error TORCH=$(TORCH): use TORCH=debian (Debian's libtorch-dev) or TORCH=upstream (PyPI's torch wheel))
+endif
 JOBS ?= $(shell nproc)
-BUILD := build/$(PRESET)
 CLI := $(BUILD)/torchinit
 WERROR ?= OFF
 BENCH_ARGS ?= --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -11,10 +27,10 @@ BENCH_ARGS ?= --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 all: build
 
 deps:
-	@bash cmake/install-deps.sh
+	@TORCH=$(TORCH) TORCH_VERSION=$(TORCH_VERSION) VENV="$(VENV)" bash cmake/install-deps.sh
 
 configure: deps
-	cmake --preset $(PRESET) -DTORCHINIT_WERROR=$(WERROR)
+	cmake --preset $(PRESET) -DTORCHINIT_WERROR=$(WERROR) $(TORCH_ARGS)
 
 build: configure
 	cmake --build --preset $(PRESET) -j $(JOBS)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages torchinit needs that are missing; does nothing when all are there.
+# With TORCH=upstream, also PyPI's torch==$TORCH_VERSION into the virtual environment $VENV
+# (a CUDA build of several GB; torchinit uses its LibTorch on the CPU).
 set -euo pipefail
+TORCH=${TORCH:-debian}
 
 packages=(cmake g++ make ccache libtorch-dev libfmt-dev libgtest-dev libgmock-dev librandom123-dev
   libboost-math-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev libopenblas0-pthread)
@@ -8,16 +11,27 @@ packages=(cmake g++ make ccache libtorch-dev libfmt-dev libgtest-dev libgmock-de
 packages+=(dataset-fashion-mnist)
 packages+=(libgloo-dev)  # Gloo headers for torch's c10d ProcessGroupGloo (distributed layer)
 packages+=(clang libclang-rt-14-dev)  # make fuzz: clang-14 with libFuzzer and its sanitizers
+packages+=(python3-venv)  # TORCH=upstream: the virtual environment for PyPI's torch
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "$TORCH" = upstream ]; then
+  : "${TORCH_VERSION:?TORCH=upstream needs TORCH_VERSION}" "${VENV:?TORCH=upstream needs VENV}"
+  # A plain venv: /usr/bin/python3's site-packages hold Debian's torch 1.13.
+  if ! "$VENV/bin/python" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+    echo "install-deps: installing torch==$TORCH_VERSION from PyPI into $VENV (several GB, a few minutes)"
+    /usr/bin/python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --no-cache-dir --disable-pip-version-check --progress-bar off "torch==$TORCH_VERSION"
+  fi
+fi

@@ -28,6 +28,21 @@ void register_chrono(Registry& r);            // chrono
 // Shared by orthogonal and delta_orthogonal.
 void orthogonalize_(at::Tensor& t, int64_t rows, int64_t cols, double gain);
 
+// While alive, MKL runs single-threaded on this thread: its QR gives other bytes at other thread
+// counts (its conditional numerical reproducibility covers BLAS, not LAPACK), and upstream
+// LibTorch links MKL. A no-op with any other LAPACK (Debian's OpenBLAS). The Philox fills of
+// orthogonal and delta_orthogonal hold one; fill_torch does not, to stay torch's orthogonal_.
+class SerialMkl {
+ public:
+  SerialMkl();
+  ~SerialMkl();
+  SerialMkl(const SerialMkl&) = delete;
+  SerialMkl& operator=(const SerialMkl&) = delete;
+
+ private:
+  int previous_ = 0;  // MKL's thread-local setting before (0: follow the global one)
+};
+
 // Shared by trunc_normal and variance_scaling(distribution=truncated_normal).
 std::shared_ptr<Initializer> make_trunc_normal(double mean, double std, double a, double b);
 

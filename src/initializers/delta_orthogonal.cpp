@@ -32,6 +32,7 @@ class DeltaOrthogonal final : public Initializer {
     at::Tensor center = at::empty({p.shape[0], p.shape[1]}, t.options());
     parallel_fill(
         center, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, 1); });
+    const SerialMkl serial;
     place(t, center, p);
   }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {

@@ -35,6 +35,24 @@ void orthogonalize_(at::Tensor& t, int64_t rows, int64_t cols, double gain) {
 }
 
 namespace {
+// int MKL_Set_Num_Threads_Local(int): sets this thread's MKL thread count, returns the previous
+// one. (The lowercase mkl_set_num_threads_local is the Fortran entry, taking int*.)
+using SetLocalThreads = int (*)(int);
+SetLocalThreads mkl_set_local_threads() {
+  static const auto f =
+      reinterpret_cast<SetLocalThreads>(dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads_Local"));
+  return f;
+}
+}  // namespace
+
+SerialMkl::SerialMkl() {
+  if (auto set = mkl_set_local_threads()) previous_ = set(1);
+}
+SerialMkl::~SerialMkl() {
+  if (auto set = mkl_set_local_threads()) set(previous_);
+}
+
+namespace {
 
 // LAPACK's QR (geqrf/orgqr) and LQ (gelqf/orglq) entry points, Fortran calling convention,
 // resolved at run time from the LAPACK that LibTorch already loaded (OpenBLAS on Debian), so
@@ -121,6 +139,7 @@ class Orthogonal final : public Initializer {
     parallel_fill(
         t, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, 1); });
     const int64_t rows = p.shape[0], cols = p.numel() / p.shape[0];
+    const SerialMkl serial;
     bool done = false;
     if (t.is_contiguous()) {
       done = t.scalar_type() == at::kDouble

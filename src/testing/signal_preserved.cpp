@@ -1,5 +1,6 @@
 // torchinit::test::SignalPreserved: propagate() as a GoogleTest predicate.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/nn/module.h>
 
 #include "torchinit/propagation.h"

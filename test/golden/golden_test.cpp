@@ -5,9 +5,16 @@
 // tensor is filled shard by shard with init_shard_. A changed digest is a breaking change
 // (docs/determinism.md, "Determinism policy").
 //
+// The same files serve every LibTorch (Debian's 1.13, upstream 2.x): the Philox families must
+// give the same bytes on all. Only the QR-based cases (orthogonal and delta_orthogonal
+// structures) depend on the LAPACK doing the QR, so their keys name it: `| lapack=openblas`
+// (Debian) or `| lapack=mkl-cbwr-compatible` (upstream LibTorch links MKL; run with
+// MKL_CBWR=COMPATIBLE, as the golden test does). Writing keeps the other LAPACK's entries.
+//
 // Regenerate after an intended change of bytes:  TORCHINIT_GOLDEN_WRITE=1 ctest -R golden
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <torch/nn/module.h>
 
@@ -16,6 +23,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "golden/sha256.h"
@@ -47,6 +55,28 @@ void hash_tensor(Sha256& h, const at::Tensor& t) {
   h.update(std::string(c10::toString(c.scalar_type())));
   for (int64_t s : c.sizes()) h.update(std::to_string(s) + ",");
   h.update(c.data_ptr(), size_t(c.numel()) * c.element_size());
+}
+
+// The LAPACK LibTorch loaded, as named in golden keys; "" when unknown.
+std::string lapack_key() {
+  if (dlsym(RTLD_DEFAULT, "MKL_Get_Max_Threads")) {
+    const char* cbwr = std::getenv("MKL_CBWR");
+    return cbwr && std::string(cbwr) == "COMPATIBLE" ? "mkl-cbwr-compatible" : "mkl";
+  }
+  if (dlsym(RTLD_DEFAULT, "openblas_get_config")) return "openblas";
+  return "";
+}
+
+// QR-based bytes (what the structure is, not the spec's name): they depend on the LAPACK.
+bool uses_qr(const torchinit::Distribution& d) {
+  return std::holds_alternative<torchinit::structure::Orthogonal>(d.typed_structure()) ||
+         std::holds_alternative<torchinit::structure::DeltaOrthogonal>(d.typed_structure());
+}
+
+const std::string kLapackSuffix = " | lapack=";
+
+std::string with_lapack(std::string key, bool qr) {
+  return qr ? key + kLapackSuffix + lapack_key() : key;
 }
 
 const std::map<std::string, std::string>& required_values() {
@@ -123,7 +153,7 @@ Digests initializer_digests_filled(Fill fill) {
       hash_tensor(h, t);
       std::ostringstream name;
       name << spec << " | " << c10::toString(dtype) << " | seed=20261129 key=golden.weight";
-      out[name.str()] = h.hex();
+      out[with_lapack(name.str(), uses_qr(torchinit::theory(spec, shape)))] = h.hex();
     }
   }
   return out;
@@ -145,13 +175,16 @@ Digests model_digests() {
     if (entry.name.rfind("test_", 0) == 0) continue;  // registered by other tests
     for (const std::string& preset : presets_for(entry.name)) {
       auto net = torchinit::nn::make(entry.example);
-      torchinit::Plan::preset(preset).apply(net, torchinit::ApplyOptions().seed(7));
+      const torchinit::Report report =
+          torchinit::Plan::preset(preset).apply(net, torchinit::ApplyOptions().seed(7));
+      bool qr = false;
+      for (const auto& row : report.rows()) qr = qr || uses_qr(row.theory);
       Sha256 h;
       for (const auto& p : net.ptr()->named_parameters()) {
         h.update(p.key());
         hash_tensor(h, p.value());
       }
-      out[entry.example + " | preset " + preset + " | seed=7"] = h.hex();
+      out[with_lapack(entry.example + " | preset " + preset + " | seed=7", qr)] = h.hex();
     }
   }
   return out;
@@ -167,6 +200,20 @@ Digests read_digests(const std::string& path) {
     if (bar == std::string::npos) continue;
     out[line.substr(0, bar)] = line.substr(bar + 3);
   }
+  return out;
+}
+
+// Entries of another LAPACK are neither computed nor compared here.
+bool other_lapack(const std::string& key) {
+  const auto at = key.rfind(kLapackSuffix);
+  return at != std::string::npos && key.substr(at + kLapackSuffix.size()) != lapack_key();
+}
+
+// The committed digests that this build computes (without other LAPACKs' entries).
+Digests read_golden(const std::string& file) {
+  Digests out = read_digests(golden_path(file));
+  for (auto it = out.begin(); it != out.end();)
+    it = other_lapack(it->first) ? out.erase(it) : std::next(it);
   return out;
 }
 
@@ -203,12 +250,22 @@ void compare_with_golden(const std::string& file, const std::string& what, Diges
   torchinit::force_isa(widest);
   at::set_num_threads(saved);
   const std::string path = golden_path(file);
+  ASSERT_FALSE(lapack_key().empty())
+      << "LibTorch's LAPACK is neither OpenBLAS nor MKL: the QR-based golden cases have no key";
+  ASSERT_NE(lapack_key(), "mkl")
+      << "LibTorch uses MKL: run with MKL_CBWR=COMPATIBLE (MKL's code path, and so the bytes of "
+         "its QR, otherwise depend on the CPU); ctest sets it for the golden test";
   if (write_mode()) {
-    write_digests(path, one, what);
-    std::cout << "wrote " << one.size() << " digests to " << path << "\n";
+    const Digests golden = read_digests(path);
+    Digests merged = one;
+    for (const auto& [k, v] : golden)
+      if (other_lapack(k)) merged[k] = v;
+    write_digests(path, merged, what);
+    std::cout << "wrote " << one.size() << " digests (and kept " << merged.size() - one.size()
+              << " of other LAPACKs) to " << path << "\n";
     return;
   }
-  const Digests golden = read_digests(path);
+  const Digests golden = read_golden(file);
   ASSERT_FALSE(golden.empty()) << "no digests in " << path
                                << "; generate them with TORCHINIT_GOLDEN_WRITE=1 ctest -R golden";
   for (const auto& [k, v] : one) {
@@ -249,7 +306,7 @@ TEST(GoldenSha256, InitializersFloat32AndFloat64) {
 }
 
 TEST(GoldenSha256, InitializersInShardsHaveTheGoldenBytes) {
-  const Digests golden = read_digests(golden_path("initializers.txt"));
+  const Digests golden = read_golden("initializers.txt");
   ASSERT_FALSE(golden.empty());
   for (Fill fill : {Fill::RowShards, Fill::ColShards}) {
     const Digests sharded = initializer_digests_filled(fill);
