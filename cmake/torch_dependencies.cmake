@@ -1,7 +1,8 @@
 # LibTorch and the dependencies whose choice depends on it. Works with Debian's libtorch-dev 1.13
 # and with upstream PyTorch 2.x's LibTorch (the `torch` wheel: pass
 # -DCMAKE_PREFIX_PATH=$(python -c 'import torch; print(torch.utils.cmake_prefix_path)')).
-# Sets TORCHINIT_FMT_LIB (the fmt target to link, empty when fmt is header-only).
+# Sets TORCHINIT_FMT_LIB (the fmt target to link, empty when fmt is header-only) and
+# TORCHINIT_TORCH_CXX20 (LibTorch makes its users C++20).
 
 # torchinit is a CPU library: a CUDA build of LibTorch is used without the CUDA toolkit
 # unless asked for.
@@ -39,10 +40,20 @@ else()
   set(_fmt_note "fmt ${fmt_VERSION}")
 endif()
 
-# LibTorch's OpenMP runtime: the wheel bundles its own libgomp and loads it through its RUNPATH;
-# link the same one, so an executable cannot need a GOMP symbol version the wheel's lacks.
-if(EXISTS ${TORCH_INSTALL_PREFIX}/lib/libgomp.so.1 AND NOT DEFINED OpenMP_gomp_LIBRARY)
-  set(OpenMP_gomp_LIBRARY ${TORCH_INSTALL_PREFIX}/lib/libgomp.so.1 CACHE FILEPATH
-    "libgomp (LibTorch's own)")
+# LibTorch 2.x compiles its users as C++20 (torchinit needs C++17).
+get_target_property(_torch_features torch INTERFACE_COMPILE_FEATURES)
+if(_torch_features AND "cxx_std_20" IN_LIST _torch_features)
+  set(TORCHINIT_TORCH_CXX20 ON)
+else()
+  set(TORCHINIT_TORCH_CXX20 OFF)
+endif()
+
+# LibTorch's OpenMP runtime: the wheel bundles its own libgomp (2.7: libgomp-<hash>.so.1) and
+# loads it through its RUNPATH; link the same one, so that one OpenMP runtime serves the process
+# and no executable needs a GOMP symbol version the wheel's lacks.
+file(GLOB _torch_gomp ${TORCH_INSTALL_PREFIX}/lib/libgomp*.so.1)
+if(_torch_gomp AND NOT DEFINED OpenMP_gomp_LIBRARY)
+  list(GET _torch_gomp 0 _torch_gomp)
+  set(OpenMP_gomp_LIBRARY ${_torch_gomp} CACHE FILEPATH "libgomp (LibTorch's own)")
 endif()
 message(STATUS "torchinit: LibTorch ${Torch_VERSION} (${TORCH_INSTALL_PREFIX}), ${_fmt_note}")

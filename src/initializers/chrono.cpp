@@ -5,6 +5,7 @@
 #include <ATen/ops/empty.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "checks/structure_check.h"
 #include "initializers/builtins.h"
@@ -24,25 +25,29 @@ class Chrono final : public Initializer {
   }
   Distribution theory(const ParamInfo&) const override { return Distribution::chrono(t_max_); }
   void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
-    at::Tensor u = at::empty({p.shape[0] / 4}, t.options());
-    parallel_fill(u, [&](auto* out, int64_t first, int64_t n) {
+    // ln u by libm in double (as the float64 normal fill), not by LibTorch's vectorized log:
+    // its bytes differ between LibTorch versions (1.13 and 2.x).
+    at::Tensor log_u = at::empty({p.shape[0] / 4}, t.options());
+    parallel_fill(log_u, [&](auto* out, int64_t first, int64_t n) {
       fill_uniform(out, first, n, s, 1.0, t_max_ - 1);
+      using T = std::remove_pointer_t<decltype(out)>;
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(std::log(double(out[i])));
     });
-    place(t, u);
+    place(t, log_u);
   }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     at::Tensor u = at::empty({p.shape[0] / 4}, t.options());
     u.uniform_(1.0, t_max_ - 1);
-    place(t, u);
+    place(t, u.log());
   }
 
  private:
   // Gates i, f, g, o (PyTorch's order): -ln u, ln u, 0, 0.
-  static void place(at::Tensor& t, const at::Tensor& u) {
-    const int64_t h = u.size(0);
+  static void place(at::Tensor& t, const at::Tensor& log_u) {
+    const int64_t h = log_u.size(0);
     t.zero_();
-    t.narrow(0, h, h).copy_(u.log());
-    t.narrow(0, 0, h).copy_(t.narrow(0, h, h).neg());
+    t.narrow(0, h, h).copy_(log_u);
+    t.narrow(0, 0, h).copy_(log_u.neg());
   }
 
   double t_max_;

@@ -46,7 +46,17 @@ SetLocalThreads mkl_set_local_threads() {
 }  // namespace
 
 SerialMkl::SerialMkl() {
-  if (auto set = mkl_set_local_threads()) previous_ = set(1);
+  if (auto set = mkl_set_local_threads()) {
+    // MKL sets up a thread's state at the thread's first call into it, which drops a local
+    // thread count set before (measured with MKL 2024.2: the QRs of threads whose first call
+    // came after the setting ran with the global count). So each thread makes one 2x2 QR first.
+    thread_local const bool initialized = [] {
+      (void)at::linalg_qr(at::eye(2, at::kDouble));
+      return true;
+    }();
+    (void)initialized;
+    previous_ = set(1);
+  }
 }
 SerialMkl::~SerialMkl() {
   if (auto set = mkl_set_local_threads()) set(previous_);

@@ -16,6 +16,8 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -26,8 +28,10 @@
 #include "initializers/memory_overlap.h"
 #include "test_util.h"
 #include "torchinit/check.h"
+#include "torchinit/elementwise_initializer.h"
 #include "torchinit/init.h"
 #include "torchinit/plan.h"
+#include "torchinit/random.h"
 #include "torchinit/registry.h"
 
 namespace {
@@ -927,33 +931,90 @@ TEST(Layouts, SparseTensorIsAnErrorNamingItsLayout) {
   EXPECT_TRUE(at::equal(sparse._values(), values));
 }
 
-// LibTorch has no float16 CPU kernels for erfinv_ and log: Backend::Torch on float16 used to
-// write uniform_ draws, then fail with LibTorch's own message.
+// LibTorch 1.13 has no float16 CPU kernels for erfinv_ and log (trunc_normal, variance_scaling
+// and chrono use them through Backend::Torch); 2.x has them. The tests expect what this LibTorch
+// does, and test the failure path on any LibTorch with test_no_half_kernel.
+bool torch_has_half_erfinv_and_log() {
+  try {
+    at::Tensor h = at::rand({2}).to(at::kHalf);
+    h.erfinv_();
+    h.log_();
+    return true;
+  } catch (const c10::Error&) {
+    return false;
+  }
+}
+
+// A user initializer whose LibTorch path lacks a float16 kernel on every LibTorch: it draws from
+// LibTorch's generator, then fails as a missing kernel does.
+class NoHalfKernel final : public torchinit::ElementwiseInitializer {
+ public:
+  void validate(const torchinit::ParamInfo&) const override {}
+  torchinit::Distribution theory(const torchinit::ParamInfo&) const override {
+    return torchinit::Distribution::uniform(-1, 1);
+  }
+  torchinit::ElementFill element_fill(const torchinit::ParamInfo&) const override {
+    return [](auto* out, int64_t first, int64_t count, const torchinit::Stream& s) {
+      torchinit::fill_uniform(out, first, count, s, -1.0, 1.0);
+    };
+  }
+  void fill_torch(at::Tensor& t, const torchinit::ParamInfo&) const override {
+    t.uniform_(-1, 1);
+    TORCH_CHECK(t.scalar_type() != at::kHalf, "\"test_kernel\" not implemented for 'Half'");
+  }
+};
+
+// Registered once per process (the registry is global and has no removal).
+void ensure_no_half_kernel() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    torchinit::Registry::global().add(
+        {"test_no_half_kernel",
+         {},
+         {},
+         {"U(-1, 1) without a float16 kernel in Backend::Torch (test).", "U(-1, 1)", "none"},
+         [](const torchinit::Args&) { return std::make_shared<NoHalfKernel>(); }});
+  });
+}
+
+// Backend::Torch on float16 where LibTorch has no kernel used to write draws, then fail with
+// LibTorch's own message. Where it has the kernels (2.x), the values are right.
 TEST(TorchBackend, UnsupportedDtypeKernelsFailBeforeAnyWrite) {
-  for (const char* spec : {"trunc_normal", "variance_scaling", "chrono(t_max=10)"}) {
+  ensure_no_half_kernel();
+  const bool has_kernels = torch_has_half_erfinv_and_log();
+  for (const char* spec :
+       {"trunc_normal", "variance_scaling", "chrono(t_max=10)", "test_no_half_kernel"}) {
+    SCOPED_TRACE(spec);
     const std::vector<int64_t> shape = std::string(spec).rfind("chrono", 0) == 0
                                            ? std::vector<int64_t>{8}
                                            : std::vector<int64_t>{6, 4};
     const at::Tensor t = at::empty(shape, at::TensorOptions().dtype(at::kHalf));
     const std::string name = std::string(spec).substr(0, std::string(spec).find('('));
+    const InitOptions torch_backend = InitOptions().backend(torchinit::Backend::Torch);
+    if (has_kernels && name != "test_no_half_kernel") {
+      EXPECT_NO_THROW(torchinit::init_(t, spec, torch_backend));
+      continue;
+    }
     EXPECT_TRUE(FailsUnchanged(t, spec,
                                {"torchinit::init_: " + name, "Backend::Torch", "Half",
                                 matrix::shape_str(shape), "Backend::Philox", ".to(dtype)"},
-                               InitOptions().backend(torchinit::Backend::Torch)));
+                               torch_backend));
   }
 }
 
 // The dry run restores LibTorch's generator: a failed call draws nothing, a successful one on
 // float16 draws exactly what torch's own kernel draws (parity with torch::nn::init holds).
 TEST(TorchBackend, DryRunLeavesTheGeneratorWhereItWas) {
+  ensure_no_half_kernel();
   const InitOptions torch_backend = InitOptions().backend(torchinit::Backend::Torch);
   torch::manual_seed(21);
   const at::Tensor after_nothing = at::rand({64});
   torch::manual_seed(21);
-  (void)error_of([&] {
-    torchinit::init_(at::empty({6, 4}, at::TensorOptions().dtype(at::kHalf)), "trunc_normal",
+  const std::string msg = error_of([&] {
+    torchinit::init_(at::empty({6, 4}, at::TensorOptions().dtype(at::kHalf)), "test_no_half_kernel",
                      torch_backend);
   });
+  EXPECT_TRUE(ContainsAll(msg, {"test_no_half_kernel", "Backend::Torch", "Half"}));
   EXPECT_TRUE(at::equal(at::rand({64}), after_nothing));
   for (auto dtype : {at::kHalf, at::kBFloat16}) {
     SCOPED_TRACE(c10::toString(dtype));
@@ -993,16 +1054,22 @@ TEST(Matrix, TorchBackendOnHalfTypesWorksOrFailsBeforeWriting) {
       }
     }
   }
-  EXPECT_GE(errors, 3);  // at least trunc_normal, variance_scaling and chrono on float16
+  // trunc_normal, variance_scaling and chrono on float16 at least, where LibTorch lacks kernels.
+  if (torch_has_half_erfinv_and_log()) {
+    EXPECT_EQ(errors, 0);
+  } else {
+    EXPECT_GE(errors, 3);
+  }
 }
 
 // Plan::apply validates every (parameter, backend, dtype) before writing any parameter.
 TEST(TorchBackend, PlanApplyOnAHalfModelChangesNothingOnError) {
+  ensure_no_half_kernel();
   torch::nn::Sequential net(torch::nn::Linear(8, 6), torch::nn::Linear(6, 4));
   net->to(at::kHalf);
   const auto plan = torchinit::Plan::parse(R"(
       0.weight = uniform(a=-0.1, b=0.1)
-      1.weight = trunc_normal(std=0.02)
+      1.weight = test_no_half_kernel
       *.bias   = zeros
   )");
   std::vector<at::Tensor> before;
@@ -1012,7 +1079,7 @@ TEST(TorchBackend, PlanApplyOnAHalfModelChangesNothingOnError) {
   }
   const std::string msg = error_of(
       [&] { plan.apply(*net, torchinit::ApplyOptions().backend(torchinit::Backend::Torch)); });
-  EXPECT_TRUE(ContainsAll(msg, {"torchinit::Plan::apply", "1.weight", "trunc_normal",
+  EXPECT_TRUE(ContainsAll(msg, {"torchinit::Plan::apply", "1.weight", "test_no_half_kernel",
                                 "Backend::Torch", "Half", "No parameter was changed"}));
   const auto after = net->parameters();
   ASSERT_EQ(after.size(), before.size());
