@@ -12,6 +12,8 @@ packages+=(dataset-fashion-mnist)
 packages+=(libgloo-dev)  # Gloo headers for torch's c10d ProcessGroupGloo (distributed layer)
 packages+=(clang libclang-rt-14-dev)  # make fuzz: clang-14 with libFuzzer and its sanitizers
 packages+=(python3-venv)  # TORCH=upstream: the virtual environment for PyPI's torch
+# The op library's Python side: Debian's torch (it links Debian's LibTorch) and the test tools.
+packages+=(python3-torch python3-pytest python3-numpy python3-scipy)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,5 +35,10 @@ if [ "$TORCH" = upstream ]; then
     echo "install-deps: installing torch==$TORCH_VERSION from PyPI into $VENV (several GB, a few minutes)"
     /usr/bin/python3 -m venv "$VENV"
     "$VENV/bin/pip" install --no-cache-dir --disable-pip-version-check --progress-bar off "torch==$TORCH_VERSION"
+  fi
+  # The Python tests of the op library.
+  if ! "$VENV/bin/python" -c "import pytest, numpy" 2>/dev/null; then
+    echo "install-deps: installing pytest and numpy into $VENV"
+    "$VENV/bin/pip" install --no-cache-dir --disable-pip-version-check --progress-bar off pytest numpy
   fi
 fi
