@@ -52,8 +52,7 @@ test-package: build
 # CI's second LibTorch (upstream, TORCH_VERSION): the tests whose outcome depends on the LibTorch
 # -- unit (with the Backend::Torch parity tests), golden (Philox bytes identical to 1.13's, QR
 # bytes by LAPACK), dist, the Python tests (in the venv), the header check and the package
-# consumers. Both full suites do not fit
-# CI's budget; `make test TORCH=upstream` runs them all.
+# consumers. Both full suites do not fit CI's budget; `make test TORCH=upstream` runs them all.
 UPSTREAM_CI_TESTS := ^(unit.*|golden|dist|python|one_libtorch_headers|package_.*)$$
 test-upstream-ci: export TORCHINIT_TORCH_VERSION := $(TORCH_VERSION)
 test-upstream-ci:
