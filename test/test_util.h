@@ -18,8 +18,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,18 @@ inline ::testing::AssertionResult SamplesMatch(const std::vector<double>& x, con
 inline ::testing::AssertionResult SamplesMatch(const at::Tensor& t, const Distribution& d,
                                                double alpha = kAlpha) {
   return SamplesMatch(to_doubles(t), d, alpha);
+}
+
+// The repository root, from the environment that ctest sets. A compile-time path would differ
+// in every clone, and then no clone could reuse another's ccache objects.
+inline std::string source_dir() {
+  const char* dir = std::getenv("TORCHINIT_SOURCE_DIR");
+  if (dir == nullptr || *dir == '\0') {
+    throw std::runtime_error(
+        "TORCHINIT_SOURCE_DIR is not set: run this test through ctest, or set it to the "
+        "repository root");
+  }
+  return dir;
 }
 
 inline constexpr double kPi = 3.141592653589793238462643383279502884;

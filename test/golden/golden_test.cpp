@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "golden/sha256.h"
+#include "test_util.h"
 #include "torchinit/init.h"
 #include "torchinit/nn/make.h"
 #include "torchinit/nn/registry.h"
@@ -41,7 +42,7 @@ using torchinit::testutil::Sha256;
 using Digests = std::map<std::string, std::string>;  // case -> sha256
 
 std::string golden_path(const std::string& file) {
-  return std::string(TORCHINIT_GOLDEN_DIR) + "/" + file;
+  return torchinit::testutil::source_dir() + "/test/golden/" + file;
 }
 
 bool write_mode() {

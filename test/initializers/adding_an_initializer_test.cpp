@@ -169,10 +169,10 @@ std::vector<std::string> trimmed_lines_of(const std::string& path) {
 }
 
 TEST(AddingAnInitializer, DocShowsThisFilesCode) {
-  const std::string doc_path = TORCHINIT_SOURCE_DIR "/docs/adding-an-initializer.md";
+  const std::string root = torchinit::testutil::source_dir();
+  const std::string doc_path = root + "/docs/adding-an-initializer.md";
   const auto doc = trimmed_lines_of(doc_path);
-  const auto self =
-      trimmed_lines_of(TORCHINIT_SOURCE_DIR "/test/initializers/adding_an_initializer_test.cpp");
+  const auto self = trimmed_lines_of(root + "/test/initializers/adding_an_initializer_test.cpp");
   ASSERT_FALSE(doc.empty()) << doc_path;
   ASSERT_FALSE(self.empty());
   std::vector<std::vector<std::string>> blocks;
