@@ -81,16 +81,17 @@ asan: deps
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -E package -j $(JOBS)
 
-# libFuzzer on the parsers, FUZZ_SECONDS each; new inputs go to build/fuzz/corpus, the seeds in
+# libFuzzer on the parsers, FUZZ_SECONDS each. The fuzzers live in the asan build (one clang
+# compile of the library serves both). New inputs go to build/asan/corpus, the seeds in
 # test/fuzz/corpus stay as committed. Any crash, hang (> 10 s) or sanitizer report fails; the
-# input that did it is written to build/fuzz/crash-<sha1> (add it to the corpus with the fix).
+# input that did it is written to build/asan/crash-<sha1> (add it to the corpus with the fix).
 FUZZ_SECONDS ?= 60
 FUZZERS := spec plan model
 fuzz: deps
-	cmake --preset fuzz
-	cmake --build --preset fuzz -j $(JOBS) --target $(addsuffix _fuzzer,$(FUZZERS))
-	set -e; for f in $(FUZZERS); do mkdir -p build/fuzz/corpus/$$f; \
+	cmake --preset asan -DTORCHINIT_WERROR=$(WERROR)
+	cmake --build --preset asan -j $(JOBS) --target $(addsuffix _fuzzer,$(FUZZERS))
+	set -e; for f in $(FUZZERS); do mkdir -p build/asan/corpus/$$f; \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=0 \
-	  build/fuzz/test/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build/fuzz/ \
-	    build/fuzz/corpus/$$f test/fuzz/corpus/$$f; done
+	  build/asan/test/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=build/asan/ \
+	    build/asan/corpus/$$f test/fuzz/corpus/$$f; done
