@@ -10,7 +10,7 @@ packages=(cmake g++ make ccache libtorch-dev libfmt-dev libgtest-dev libgmock-de
 # Fashion-MNIST IDX files for `torchinit demo --train` (/usr/share/datasets/fashion-mnist).
 packages+=(dataset-fashion-mnist)
 packages+=(libgloo-dev)  # Gloo headers for torch's c10d ProcessGroupGloo (distributed layer)
-packages+=(clang libclang-rt-14-dev)  # make fuzz: clang-14 with libFuzzer and its sanitizers
+packages+=(clang libclang-rt-14-dev libomp-14-dev)  # make asan, make fuzz: clang-14, its sanitizers, libFuzzer, OpenMP
 packages+=(python3-venv)  # TORCH=upstream: the virtual environment for PyPI's torch
 # The op library's Python side: Debian's torch (it links Debian's LibTorch) and the test tools.
 packages+=(python3-torch python3-pytest python3-numpy python3-scipy)

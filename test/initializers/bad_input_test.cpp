@@ -1154,7 +1154,7 @@ TEST(Matrix, RangeErrorsPointAtTheArgument) {
 }
 
 TEST(Matrix, RangeErrorsBetweenTwoArgumentsPointAtTheLaterOne) {
-  for (const auto& [spec, column] : std::vector<std::pair<std::string, int>>{
+  for (const auto& [text, column] : std::vector<std::pair<std::string, int>>{
            {"uniform(a=1, b=0)", 16},        // b
            {"uniform(a=2)", 11},             // a (b took its default)
            {"random_uniform(1, 0)", 19},     // an alias, positional
@@ -1162,6 +1162,7 @@ TEST(Matrix, RangeErrorsBetweenTwoArgumentsPointAtTheLaterOne) {
            {"trunc_normal(mean=100)", 19},   // mean moved [a, b] away
            {"normal(mean=1, std=-1)", 20},
            {"sparse(0.5, std=-1)", 17}}) {
+    const std::string& spec = text;  // a lambda may not capture a structured binding (C++17)
     SCOPED_TRACE(spec);
     const std::string msg = error_of([&] { (void)torchinit::Registry::global().make(spec); });
     EXPECT_TRUE(ContainsAll(msg, {" at column " + std::to_string(column),
