@@ -121,17 +121,17 @@ ParamDesc param_desc_from(const json& object, const std::string& name) {
 }
 
 json to_json(const ParamDesc& p) {
-  return json{{"role", p.role},
-              {"torch_default", p.torch_default},
-              {"module_fans", p.module_fans ? json::array({p.module_fans->fan_in,
-                                                           p.module_fans->fan_out})
-                                            : json(nullptr)},
-              {"layout",
-               {{"out_dim", p.layout.out_dim},
-                {"in_dim", p.layout.in_dim},
-                {"groups", p.layout.groups},
-                {"transposed", p.layout.transposed},
-                {"blocks", p.layout.blocks}}}};
+  return json{
+      {"role", p.role},
+      {"torch_default", p.torch_default},
+      {"module_fans", p.module_fans ? json::array({p.module_fans->fan_in, p.module_fans->fan_out})
+                                    : json(nullptr)},
+      {"layout",
+       {{"out_dim", p.layout.out_dim},
+        {"in_dim", p.layout.in_dim},
+        {"groups", p.layout.groups},
+        {"transposed", p.layout.transposed},
+        {"blocks", p.layout.blocks}}}};
 }
 
 }  // namespace
@@ -143,12 +143,14 @@ ModuleDesc module_desc_from_json(std::string_view text) {
   } catch (const json::exception& e) {
     TORCH_CHECK(false, kWho, "invalid JSON: ", e.what());
   }
-  const Fields f(j, "module description",
-                 {"type", "class_name", "in_features", "in2_features", "out_features",
-                  "kernel_size", "groups", "transposed", "hidden_size", "num_layers",
-                  "bidirectional", "proj_size", "num_embeddings", "embedding_dim", "padding_idx",
-                  "embed_dim", "num_heads", "kdim", "vdim", "bias", "add_bias_kv",
-                  "num_parameters", "init", "ancestor_types", "attribute", "params"});
+  const Fields f(
+      j, "module description",
+      {"type",          "class_name",     "in_features",    "in2_features",   "out_features",
+       "kernel_size",   "groups",         "transposed",     "hidden_size",    "num_layers",
+       "bidirectional", "proj_size",      "num_embeddings", "embedding_dim",  "padding_idx",
+       "embed_dim",     "num_heads",      "kdim",           "vdim",           "bias",
+       "add_bias_kv",   "num_parameters", "init",           "ancestor_types", "attribute",
+       "params"});
   ModuleDesc d;
   TORCH_CHECK(f.find("type") != nullptr, kWho,
               "module description: 'type' is required (\"Linear\", \"LSTM\", … or the class name)");

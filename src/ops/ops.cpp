@@ -79,8 +79,7 @@ torchinit::ApplyOptions apply_options(c10::optional<int64_t> seed, bool strict) 
 }
 
 std::string report_json(const torchinit::Report& report) {
-  return nlohmann::json{{"report", nlohmann::json::parse(report.json())},
-                        {"table", report.table()}}
+  return nlohmann::json{{"report", nlohmann::json::parse(report.json())}, {"table", report.table()}}
       .dump();
 }
 
@@ -90,8 +89,8 @@ std::string plan_parse_op(std::string plan, std::string preset, int64_t layers) 
 }
 
 // plan_explain(Tensor[] params, str modules, str plan, str preset, int layers, bool strict)
-std::string plan_explain_op(std::vector<at::Tensor> params, std::string modules,
-                            std::string plan, std::string preset, int64_t layers, bool strict) {
+std::string plan_explain_op(std::vector<at::Tensor> params, std::string modules, std::string plan,
+                            std::string preset, int64_t layers, bool strict) {
   return report_json(torchinit::explain_params(plan_of(plan, preset, layers),
                                                torchinit::params_from_json(modules, params),
                                                apply_options(c10::nullopt, strict)));
@@ -122,8 +121,7 @@ std::string plan_check_op(std::vector<at::Tensor> params, std::string modules, s
   auto described = torchinit::params_from_json(modules, params);
   const torchinit::Report report = torchinit::explain_params(
       plan_of(plan, preset, layers), described, apply_options(c10::nullopt, strict));
-  return torchinit::check_params(described, report, torchinit::CheckOptions().alpha(alpha))
-      .json();
+  return torchinit::check_params(described, report, torchinit::CheckOptions().alpha(alpha)).json();
 }
 
 // presets() -> str[]

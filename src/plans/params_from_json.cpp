@@ -16,7 +16,8 @@ namespace {
 
 constexpr const char* kWho = "torchinit::params_from_json: ";
 
-const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::string& where) {
+const nlohmann::json& member(const nlohmann::json& object, const char* key,
+                             const std::string& where) {
   const auto it = object.find(key);
   TORCH_CHECK(it != object.end(), kWho, where, " has no '", key, "'");
   return *it;

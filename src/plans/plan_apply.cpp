@@ -23,7 +23,7 @@ using detail::zero_padding_row;
 Report explain_params(const Plan& plan, std::vector<ModuleParam> params,
                       const ApplyOptions& options) {
   Report report;
-  (void)resolve(plan, std::move(params), options, report);
+  (void)resolve(plan, std::move(params), options, report, /*writes=*/false);
   return report;
 }
 

@@ -164,13 +164,15 @@ def test_applied_model_passes_its_check_and_a_scaled_one_fails():
     assert not plan.check(model, alpha=1e-6)["passed"]
 
 
-def test_rules_text_with_class_and_role_selectors():
-    plan = torchinit.Plan("@Linear.weight = normal(std=0.01)\n:bias = constant(val=0.5)\n"
-                          ":norm_scale = ones\n:norm_shift = zeros\n@Conv2d.weight = kaiming_normal")
-    model = ConvNet()
-    plan.apply(model, seed=1)
-    assert torch.all(model.classifier.bias == 0.5)
-    torchinit.assert_matches_theory(model.classifier.weight, "normal(std=0.01)")
+def test_rules_text_with_class_path_and_role_selectors():
+    plan = torchinit.Plan("layers.4.weight = zeros\n@Linear.weight = normal(std=0.01)\n"
+                          ":bias = constant(val=0.5)")
+    model = MLP()
+    report = plan.apply(model, seed=1)
+    assert torch.all(model.layers[0].bias == 0.5)
+    assert torch.all(model.layers[4].weight == 0)
+    torchinit.assert_matches_theory(model.layers[0].weight, "normal(std=0.01)")  # n = 200704
+    assert report.at("layers.2.weight").spec == "normal(mean=0, std=0.01)"
 
 
 def test_tied_weights_get_one_row_and_one_set_of_bytes():
@@ -243,3 +245,12 @@ def test_presets_are_the_cpp_presets():
     assert {"torch_default", "he", "xavier", "resnet", "gpt2"} <= set(torchinit.Plan.presets())
     with pytest.raises(RuntimeError, match="layers"):
         torchinit.Plan.preset("gpt2")
+
+
+def test_meta_module_is_resolved_without_data():
+    model = nn.Linear(64, 32, device="meta")
+    report = torchinit.Plan.preset("he").apply(model, seed=1)
+    assert [row.path for row in report.rows] == ["weight", "bias"]
+    assert report.at("weight").fan_in == 64
+    with pytest.raises(RuntimeError, match="no rule matches"):
+        torchinit.Plan(":bias = zeros").apply(model)
