@@ -16,7 +16,8 @@ import os
 
 import torch
 
-__all__ = ["init_", "theory", "check", "Theory", "CheckResult", "assert_matches_theory"]
+__all__ = ["init_", "theory", "check", "Theory", "CheckResult", "assert_matches_theory", "Plan",
+           "Report", "ReportRow", "LayoutWarning", "register_layout", "describe_module"]
 
 
 def _load():
@@ -31,6 +32,9 @@ def _load():
 
 
 _load()
+
+from ._describe import describe_module, register_layout  # noqa: E402 (needs the ops)
+from .plan import LayoutWarning, Plan, Report, ReportRow  # noqa: E402
 
 
 def init_(tensor, spec, seed=None, key=""):

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "initializers/memory_overlap.h"
+#include "initializers/validate.h"
 #include "torchinit/registry.h"
 
 namespace torchinit {
@@ -24,8 +25,8 @@ bool is_supported_dtype(at::ScalarType t) {
 // The resolved spec for a message: bounded, as its number tokens keep the user's spelling.
 std::string spec_text(const Initializer& init) { return excerpt(init.spec().str(), 160); }
 
-// Everything that can be wrong with the tensor itself, checked before any byte is written.
-void check_tensor(const at::Tensor& t, const Initializer& init, const ParamInfo& p) {
+// What can be wrong with the tensor's type, checked before any byte is written.
+void check_tensor_type(const at::Tensor& t, const Initializer& init, const ParamInfo& p) {
   TORCH_CHECK(t.defined(), "torchinit::init_: ", init.name(),
               " got an undefined tensor; allocate it first, e.g. torch::empty({out, in})");
   TORCH_CHECK(is_supported_dtype(t.scalar_type()), "torchinit::init_: ", init.name(),
@@ -36,6 +37,10 @@ void check_tensor(const at::Tensor& t, const Initializer& init, const ParamInfo&
               " tensor of shape ", p.shape_str(),
               ", which has no dense elements to fill; initialize a dense tensor (torch::empty) "
               "and convert it, e.g. with .to_sparse()");
+}
+
+// What can be wrong with the tensor's storage.
+void check_tensor_storage(const at::Tensor& t, const Initializer& init, const ParamInfo& p) {
   TORCH_CHECK(!t.is_meta(), "torchinit::init_: ", init.name(),
               " got a tensor on the meta device (shape ", p.shape_str(),
               "), which has no storage; materialize it with to_empty(device) first");
@@ -230,8 +235,10 @@ uint64_t resolve_seed(const InitOptions& options) {
   return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
 }
 
-void validate_init(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p) {
-  check_tensor(tensor, init, p);
+namespace {
+
+// The initializer's own checks on the shape, and the theory's fit in the tensor's dtype.
+void check_initializer_fits(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p) {
   if (tensor.numel() == 0) return;
   init.validate(p);
   try {
@@ -245,6 +252,20 @@ void validate_init(const at::Tensor& tensor, const Initializer& init, const Para
                 " gives no valid distribution (", inner,
                 "); use arguments of a moderate magnitude");
   }
+}
+
+}  // namespace
+
+void validate_init(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p) {
+  check_tensor_type(tensor, init, p);
+  check_tensor_storage(tensor, init, p);
+  check_initializer_fits(tensor, init, p);
+}
+
+void detail::validate_init_without_storage(const at::Tensor& tensor, const Initializer& init,
+                                           const ParamInfo& p) {
+  check_tensor_type(tensor, init, p);
+  check_initializer_fits(tensor, init, p);
 }
 
 void validate_init(const at::Tensor& tensor, const Initializer& init, const ParamInfo& p,

@@ -12,6 +12,8 @@
 
 #include "torchinit/check.h"
 #include "torchinit/init.h"
+#include "torchinit/plan.h"
+#include "torchinit/plan_params.h"
 
 namespace {
 
@@ -56,18 +58,107 @@ std::string check_op(const at::Tensor& self, std::string spec, double alpha) {
   return torchinit::check(self, spec, torchinit::CheckOptions().alpha(alpha)).json();
 }
 
+// The plan of a plan op: rule text or JSON, or a preset's name (its rules keep their C++ text,
+// so errors read as in C++).
+torchinit::Plan plan_of(const std::string& plan, const std::string& preset, int64_t layers) {
+  TORCH_CHECK(plan.empty() != preset.empty(),
+              "torchinit.Plan: give either rules (text or JSON) or a preset name, not ",
+              plan.empty() ? "neither" : "both");
+  return preset.empty() ? torchinit::Plan::parse(plan) : torchinit::Plan::preset(preset, layers);
+}
+
+torchinit::ApplyOptions apply_options(c10::optional<int64_t> seed, bool strict) {
+  torchinit::ApplyOptions options;
+  options.strict(strict);
+  if (seed) {
+    TORCH_CHECK(*seed >= 0, "torchinit.Plan.apply: seed must be >= 0, got ", *seed,
+                "; pass None to draw one from torch's default generator");
+    options.seed(static_cast<uint64_t>(*seed));
+  }
+  return options;
+}
+
+std::string report_json(const torchinit::Report& report) {
+  return nlohmann::json{{"report", nlohmann::json::parse(report.json())}, {"table", report.table()}}
+      .dump();
+}
+
+// plan_parse(str plan, str preset="", int layers=0) -> str: the validated plan as JSON.
+std::string plan_parse_op(std::string plan, std::string preset, int64_t layers) {
+  return plan_of(plan, preset, layers).json();
+}
+
+// plan_explain(Tensor[] params, str modules, str plan, str preset, int layers, bool strict)
+std::string plan_explain_op(std::vector<at::Tensor> params, std::string modules, std::string plan,
+                            std::string preset, int64_t layers, bool strict) {
+  return report_json(torchinit::explain_params(plan_of(plan, preset, layers),
+                                               torchinit::params_from_json(modules, params),
+                                               apply_options(c10::nullopt, strict)));
+}
+
+// plan_apply_(Tensor(a!)[] params, str modules, str plan, str preset, int layers, int? seed,
+// bool strict) -> str: writes every parameter, returns the Report.
+std::string plan_apply_op(at::TensorList params, std::string modules, std::string plan,
+                          std::string preset, int64_t layers, c10::optional<int64_t> seed,
+                          bool strict) {
+  return report_json(torchinit::apply_params(plan_of(plan, preset, layers),
+                                             torchinit::params_from_json(modules, params.vec()),
+                                             apply_options(seed, strict)));
+}
+
+// Meta kernel: the plan resolved and validated against the shapes, nothing written.
+std::string plan_apply_meta(at::TensorList params, std::string modules, std::string plan,
+                            std::string preset, int64_t layers, c10::optional<int64_t>,
+                            bool strict) {
+  return plan_explain_op(params.vec(), std::move(modules), std::move(plan), std::move(preset),
+                         layers, strict);
+}
+
+// plan_check(Tensor[] params, str modules, str plan, str preset, int layers, float alpha,
+// bool strict) -> str: every parameter against its row's theory (family-wise alpha).
+std::string plan_check_op(std::vector<at::Tensor> params, std::string modules, std::string plan,
+                          std::string preset, int64_t layers, double alpha, bool strict) {
+  auto described = torchinit::params_from_json(modules, params);
+  const torchinit::Report report = torchinit::explain_params(
+      plan_of(plan, preset, layers), described, apply_options(c10::nullopt, strict));
+  return torchinit::check_params(described, report, torchinit::CheckOptions().alpha(alpha)).json();
+}
+
+// presets() -> str[]
+std::vector<std::string> presets_op() { return torchinit::Plan::presets(); }
+
 }  // namespace
 
 TORCH_LIBRARY(torchinit, m) {
   m.def("init_(Tensor(a!) self, str spec, int? seed=None, str key=\"\") -> Tensor(a!)");
   m.def("theory(str spec, int[] shape) -> str", &theory_op);
   m.def("check(Tensor self, str spec, float alpha=1e-6) -> str", &check_op);
+  m.def("presets() -> str[]", &presets_op);
+  m.def("plan_parse(str plan, str preset=\"\", int layers=0) -> str", &plan_parse_op);
+  m.def(
+      "plan_explain(Tensor[] params, str modules, str plan, str preset=\"\", int layers=0, "
+      "bool strict=True) -> str",
+      &plan_explain_op);
+  m.def(
+      "plan_check(Tensor[] params, str modules, str plan, str preset=\"\", int layers=0, "
+      "float alpha=1e-6, bool strict=True) -> str",
+      &plan_check_op);
+  m.def(
+      "plan_apply_(Tensor(a!)[] params, str modules, str plan, str preset=\"\", int layers=0, "
+      "int? seed=None, bool strict=True) -> str");
 }
 
 // Every device with storage (torchinit::init_ handles the device), and Meta without data.
-TORCH_LIBRARY_IMPL(torchinit, CompositeExplicitAutograd, m) { m.impl("init_", &init_op); }
-TORCH_LIBRARY_IMPL(torchinit, Meta, m) { m.impl("init_", &init_meta); }
+TORCH_LIBRARY_IMPL(torchinit, CompositeExplicitAutograd, m) {
+  m.impl("init_", &init_op);
+  m.impl("plan_apply_", &plan_apply_op);
+}
+TORCH_LIBRARY_IMPL(torchinit, Meta, m) {
+  m.impl("init_", &init_meta);
+  m.impl("plan_apply_", &plan_apply_meta);
+}
 // Initialization records no autograd history (torchinit::init_ writes under NoGradGuard).
 TORCH_LIBRARY_IMPL(torchinit, Autograd, m) {
   m.impl("init_", torch::CppFunction::makeFallthrough());
+  m.impl("plan_apply_", torch::CppFunction::makeFallthrough());
 }

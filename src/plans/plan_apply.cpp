@@ -1,4 +1,4 @@
-// Plan::explain, Plan::apply and check(module, report).
+// Plan::explain, Plan::apply and check(module, report), on modules and on parameter lists.
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/cat.h>
 #include <c10/util/Exception.h>
@@ -11,6 +11,7 @@
 #include "plans/resolve.h"
 #include "torchinit/init.h"
 #include "torchinit/plan.h"
+#include "torchinit/plan_params.h"
 
 namespace torchinit {
 
@@ -19,15 +20,21 @@ using detail::Planned;
 using detail::resolve;
 using detail::zero_padding_row;
 
-Report Plan::explain(const torch::nn::Module& module, const ApplyOptions& options) const {
+Report explain_params(const Plan& plan, std::vector<ModuleParam> params,
+                      const ApplyOptions& options) {
   Report report;
-  (void)resolve(*this, module, options, report);
+  (void)resolve(plan, std::move(params), options, report, /*writes=*/false);
   return report;
 }
 
-Report Plan::apply(torch::nn::Module& module, const ApplyOptions& options) const {
+Report Plan::explain(const torch::nn::Module& module, const ApplyOptions& options) const {
+  return explain_params(*this, module_params(module), options);
+}
+
+Report apply_params(const Plan& plan, std::vector<ModuleParam> params,
+                    const ApplyOptions& options) {
   Report report;
-  const std::vector<Planned> planned = resolve(*this, module, options, report);
+  const std::vector<Planned> planned = resolve(plan, std::move(params), options, report);
   // The LibTorch backend draws from LibTorch's generator itself: taking a seed from it here
   // would shift its stream away from torch::nn::init's.
   const uint64_t seed =
@@ -52,8 +59,12 @@ Report Plan::apply(torch::nn::Module& module, const ApplyOptions& options) const
   return report;
 }
 
-ModuleCheck check(const torch::nn::Module& module, const Report& report,
-                  const CheckOptions& options) {
+Report Plan::apply(torch::nn::Module& module, const ApplyOptions& options) const {
+  return apply_params(*this, module_params(module), options);
+}
+
+ModuleCheck check_params(const std::vector<ModuleParam>& params, const Report& report,
+                         const CheckOptions& options) {
   validate_check_options(options);  // before alpha is split: 2/k may look valid
   // Every (parameter or block) that the report says was initialized, with its theory; a tied
   // tensor once, under its canonical path (its row's path).
@@ -64,7 +75,7 @@ ModuleCheck check(const torch::nn::Module& module, const Report& report,
   };
   static const Distribution zero = Distribution::constant(0);
   std::vector<Item> items;
-  for (const auto& mp : module_params(module)) {
+  for (const auto& mp : params) {
     const auto row = std::find_if(report.rows().begin(), report.rows().end(),
                                   [&](const ReportRow& r) { return r.path == mp.info.path; });
     if (row == report.rows().end() || row->spec.empty() || mp.tensor.numel() == 0) continue;
@@ -88,6 +99,11 @@ ModuleCheck check(const torch::nn::Module& module, const Report& report,
   ModuleCheck out;
   for (const auto& item : items) out.add(item.key, check(item.tensor, *item.theory, each));
   return out;
+}
+
+ModuleCheck check(const torch::nn::Module& module, const Report& report,
+                  const CheckOptions& options) {
+  return check_params(module_params(module), report, options);
 }
 
 Report Plan::apply(const torch::nn::AnyModule& module, const ApplyOptions& options) const {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 
+#include "initializers/validate.h"
 #include "plans/selector.h"
 #include "plans/tied_params.h"
 #include "torchinit/registry.h"
@@ -52,7 +53,7 @@ class Matcher {
 }  // namespace
 
 std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
-                             const ApplyOptions& options, Report& report) {
+                             const ApplyOptions& options, Report& report, bool writes) {
   constexpr const char* who = "torchinit::Plan::apply";
   Matcher matcher(plan);
   const std::vector<TiedGroup> groups = tie_groups(params);
@@ -139,9 +140,13 @@ std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
     if (!p.init) continue;
     const ParamInfo& info = p.param.info;
     try {
-      for (int64_t b = 0; b < info.layout.blocks; ++b)
-        validate_init(p.param.tensor, *p.init, info.layout.blocks > 1 ? info.block(b) : info,
-                      options.backend());
+      for (int64_t b = 0; b < info.layout.blocks; ++b) {
+        const ParamInfo unit = info.layout.blocks > 1 ? info.block(b) : info;
+        if (!writes && p.param.tensor.defined() && p.param.tensor.is_meta())
+          validate_init_without_storage(p.param.tensor, *p.init, unit);
+        else
+          validate_init(p.param.tensor, *p.init, unit, options.backend());
+      }
     } catch (const c10::Error& e) {
       TORCH_CHECK(false, who, ": ", rule_text(plan.rules()[p.rule], p.rule), " cannot apply to ",
                   info.path, " ", info.shape_str(), ": ", e.what_without_backtrace(),

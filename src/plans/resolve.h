@@ -33,8 +33,9 @@ std::string block_key(const std::string& path, int64_t b, int64_t blocks);
 std::string rule_text(const Rule& r, int index);
 
 // Matches every tensor to its rule and validates the whole plan before anything is written.
+// With `writes` false (explain), tensors on the meta device are validated without storage.
 std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
-                             const ApplyOptions& options, Report& report);
+                             const ApplyOptions& options, Report& report, bool writes = true);
 std::vector<Planned> resolve(const Plan& plan, const torch::nn::Module& module,
                              const ApplyOptions& options, Report& report);
 
