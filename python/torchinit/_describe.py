@@ -9,7 +9,6 @@ convention and says so in the report's note.
 """
 import json
 
-import torch
 from torch import nn
 
 _layouts = []  # (class, function) pairs from register_layout, newest first

@@ -6,33 +6,20 @@ Statistical checks use fixed seeds; alpha is stated at each.
 """
 import hashlib
 import math
-import os
 
 import pytest
 import torch
 
+import golden
 import torchinit
 
-GOLDEN_DIR = os.environ["TORCHINIT_GOLDEN_DIR"]
 GOLDEN_SHAPES = [(96, 80), (16, 8, 3, 3), (64,)]
 DTYPES = {"Float": torch.float32, "Double": torch.float64}
 
 
 def golden_cases():
     """(spec, dtype name, digest) of every initializer digest this LibTorch computes."""
-    lapack = "openblas" if not torch.backends.mkl.is_available() else (
-        "mkl-cbwr-compatible" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else None)
-    cases = []
-    with open(os.path.join(GOLDEN_DIR, "initializers.txt")) as f:
-        for line in f:
-            if line.startswith("#") or " = " not in line:
-                continue
-            key, digest = line.rstrip("\n").rsplit(" = ", 1)
-            fields = key.split(" | ")
-            if len(fields) == 4 and fields[3] != f"lapack={lapack}":
-                continue  # QR bytes of another LAPACK
-            cases.append((fields[0], fields[1], digest))
-    return cases
+    return [(fields[0], fields[1], digest) for fields, digest in golden.digests("initializers.txt")]
 
 
 def golden_shape(spec):

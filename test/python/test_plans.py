@@ -8,17 +8,14 @@ test/golden/models.txt; here the same digests must come out of Plan.apply on the
 Statistical checks use fixed seeds and alpha = 1e-6 (family-wise over the parameters).
 """
 import hashlib
-import os
 import warnings
 
 import pytest
 import torch
 from torch import nn
 
+import golden
 import torchinit
-
-GOLDEN_DIR = os.environ["TORCHINIT_GOLDEN_DIR"]
-
 
 class MLP(nn.Module):  # mlp(in=784, hidden=[256, 256], out=10, act=relu), src/nn/mlp.cpp
     def __init__(self):
@@ -86,25 +83,10 @@ MODELS = {
 }
 
 
-def lapack():
-    if not torch.backends.mkl.is_available():
-        return "openblas"
-    return "mkl-cbwr-compatible" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else "mkl"
-
-
 def golden_models():
     """(model spec, preset, digest) of every line of models.txt for this LAPACK."""
-    cases = []
-    with open(os.path.join(GOLDEN_DIR, "models.txt")) as f:
-        for line in f:
-            if line.startswith("#") or " = " not in line:
-                continue
-            key, digest = line.rstrip("\n").rsplit(" = ", 1)
-            fields = key.split(" | ")
-            if len(fields) == 4 and fields[3] != f"lapack={lapack()}":
-                continue
-            cases.append((fields[0], fields[1][len("preset "):], digest))
-    return cases
+    return [(fields[0], fields[1][len("preset "):], digest)
+            for fields, digest in golden.digests("models.txt")]
 
 
 def model_digest(module):

@@ -1,0 +1,30 @@
+"""The committed golden digests (test/golden/*.txt), read as test/golden/golden_test.cpp reads
+them: `key fields | ... = sha256`, where a fourth field `lapack=<name>` marks QR-based bytes of
+one LAPACK only."""
+import os
+
+import torch
+
+GOLDEN_DIR = os.environ["TORCHINIT_GOLDEN_DIR"]
+
+
+def lapack():
+    """The LAPACK whose QR bytes this torch computes, named as in the digests' keys."""
+    if not torch.backends.mkl.is_available():
+        return "openblas"
+    return "mkl-cbwr-compatible" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else "mkl"
+
+
+def digests(file):
+    """(key fields, digest) of every entry of ``file`` that this LibTorch computes."""
+    out = []
+    with open(os.path.join(GOLDEN_DIR, file)) as f:
+        for line in f:
+            if line.startswith("#") or " = " not in line:
+                continue
+            key, digest = line.rstrip("\n").rsplit(" = ", 1)
+            fields = key.split(" | ")
+            if len(fields) == 4 and fields[3] != f"lapack={lapack()}":
+                continue  # QR bytes of another LAPACK
+            out.append((fields, digest))
+    return out
