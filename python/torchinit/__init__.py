@@ -17,7 +17,8 @@ import os
 import torch
 
 __all__ = ["init_", "theory", "check", "Theory", "CheckResult", "assert_matches_theory", "Plan",
-           "Report", "ReportRow", "LayoutWarning", "register_layout", "describe_module"]
+           "Report", "ReportRow", "LayoutWarning", "register_layout", "describe_module", "Slice",
+           "init_shard_"]
 
 
 def _load():
@@ -35,6 +36,7 @@ _load()
 
 from ._describe import describe_module, register_layout  # noqa: E402 (needs the ops)
 from .plan import LayoutWarning, Plan, Report, ReportRow  # noqa: E402
+from .shard import Slice, init_shard_  # noqa: E402
 
 
 def init_(tensor, spec, seed=None, key=""):

@@ -14,6 +14,7 @@
 #include "torchinit/init.h"
 #include "torchinit/plan.h"
 #include "torchinit/plan_params.h"
+#include "torchinit/shard.h"
 
 namespace {
 
@@ -29,6 +30,59 @@ at::Tensor init_op(at::Tensor self, std::string spec, c10::optional<int64_t> see
   }
   torchinit::init_(self, spec, options);
   return self;
+}
+
+// The Slice that the Python package encodes as `slice` (and `flat`): [begin, end] of the
+// flattened parameter when flat, else [dim, begin, end] triples: none = the whole parameter, one
+// = that dim's range, several = the leading dims in order (a box).
+torchinit::Slice slice_of(const std::vector<int64_t>& s, bool flat) {
+  constexpr const char* who = "torchinit.init_shard_: ";
+  if (flat) {
+    TORCH_CHECK(s.size() == 2, who, "a flat slice is [begin, end], got ", s.size(), " numbers");
+    return torchinit::Slice::flat(s[0], s[1]);
+  }
+  TORCH_CHECK(s.size() % 3 == 0, who, "slice must be [dim, begin, end] triples, got ", s.size(),
+              " numbers; use torchinit.Slice.rows/cols/dim/box/flat/all");
+  if (s.empty()) return torchinit::Slice::all();
+  if (s.size() == 3) return torchinit::Slice::dim(s[0], s[1], s[2]);
+  std::vector<std::pair<int64_t, int64_t>> box;
+  for (size_t i = 0; i < s.size(); i += 3) {
+    TORCH_CHECK(s[i] == static_cast<int64_t>(i / 3), who,
+                "a slice over several dims must give dims 0, 1, … in order (a box); got dim ",
+                s[i], " in place ", i / 3);
+    box.emplace_back(s[i + 1], s[i + 2]);
+  }
+  return torchinit::Slice::box(std::move(box));
+}
+
+// init_shard_(Tensor(a!) shard, str spec, int[] full_shape, int[] slice=[], bool flat=False,
+// int? seed=None, str key="") -> Tensor(a!)
+at::Tensor init_shard_op(at::Tensor shard, std::string spec, std::vector<int64_t> full_shape,
+                         std::vector<int64_t> slice, bool flat, c10::optional<int64_t> seed,
+                         std::string key) {
+  torchinit::InitOptions options;
+  options.key(std::move(key));
+  if (seed) {
+    TORCH_CHECK(*seed >= 0, "torchinit.init_shard_: seed must be >= 0, got ", *seed,
+                "; pass None to draw one from torch's default generator");
+    options.seed(static_cast<uint64_t>(*seed));
+  }
+  torchinit::init_shard_(shard, spec, full_shape, slice_of(slice, flat), options);
+  return shard;
+}
+
+// Meta kernel of init_shard_: the slice against the full shape, the shard's shape against the
+// slice and the spec against the full shape, without data.
+at::Tensor init_shard_meta(at::Tensor shard, std::string spec, std::vector<int64_t> full_shape,
+                           std::vector<int64_t> slice, bool flat, c10::optional<int64_t>,
+                           std::string) {
+  const torchinit::Slice s = slice_of(slice, flat);
+  const auto want = s.shard_shape(full_shape, "torchinit.init_shard_");
+  TORCH_CHECK(flat ? shard.numel() == want[0] : shard.sizes().vec() == want,
+              "torchinit.init_shard_: ", s.str(), " of ", c10::IntArrayRef(full_shape),
+              " is a shard of shape ", c10::IntArrayRef(want), ", got ", shard.sizes());
+  (void)torchinit::theory(spec, full_shape);
+  return shard;
 }
 
 // Meta (and FakeTensor) kernel of init_: no data, so tracing tools see the op; the spec is
@@ -131,6 +185,9 @@ std::vector<std::string> presets_op() { return torchinit::Plan::presets(); }
 
 TORCH_LIBRARY(torchinit, m) {
   m.def("init_(Tensor(a!) self, str spec, int? seed=None, str key=\"\") -> Tensor(a!)");
+  m.def(
+      "init_shard_(Tensor(a!) shard, str spec, int[] full_shape, int[] slice=[], bool flat=False, "
+      "int? seed=None, str key=\"\") -> Tensor(a!)");
   m.def("theory(str spec, int[] shape) -> str", &theory_op);
   m.def("check(Tensor self, str spec, float alpha=1e-6) -> str", &check_op);
   m.def("presets() -> str[]", &presets_op);
@@ -151,14 +208,17 @@ TORCH_LIBRARY(torchinit, m) {
 // Every device with storage (torchinit::init_ handles the device), and Meta without data.
 TORCH_LIBRARY_IMPL(torchinit, CompositeExplicitAutograd, m) {
   m.impl("init_", &init_op);
+  m.impl("init_shard_", &init_shard_op);
   m.impl("plan_apply_", &plan_apply_op);
 }
 TORCH_LIBRARY_IMPL(torchinit, Meta, m) {
   m.impl("init_", &init_meta);
+  m.impl("init_shard_", &init_shard_meta);
   m.impl("plan_apply_", &plan_apply_meta);
 }
 // Initialization records no autograd history (torchinit::init_ writes under NoGradGuard).
 TORCH_LIBRARY_IMPL(torchinit, Autograd, m) {
   m.impl("init_", torch::CppFunction::makeFallthrough());
+  m.impl("init_shard_", torch::CppFunction::makeFallthrough());
   m.impl("plan_apply_", torch::CppFunction::makeFallthrough());
 }
