@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,17 +19,19 @@
 
 namespace {
 
+// A seed from Python: None draws one from torch's default generator, as in C++.
+std::optional<uint64_t> seed_of(c10::optional<int64_t> seed, const char* who) {
+  if (!seed) return std::nullopt;
+  TORCH_CHECK(*seed >= 0, who, ": seed must be >= 0, got ", *seed,
+              "; pass None to draw one from torch's default generator");
+  return static_cast<uint64_t>(*seed);
+}
+
 // init_(Tensor(a!) self, str spec, int? seed=None, str key="") -> Tensor(a!)
 at::Tensor init_op(at::Tensor self, std::string spec, c10::optional<int64_t> seed,
                    std::string key) {
-  torchinit::InitOptions options;
-  options.key(std::move(key));
-  if (seed) {
-    TORCH_CHECK(*seed >= 0, "torchinit.init_: seed must be >= 0, got ", *seed,
-                "; pass None to draw one from torch's default generator");
-    options.seed(static_cast<uint64_t>(*seed));
-  }
-  torchinit::init_(self, spec, options);
+  torchinit::init_(self, spec,
+                   torchinit::InitOptions().seed(seed_of(seed, "torchinit.init_")).key(key));
   return self;
 }
 
@@ -48,8 +51,8 @@ torchinit::Slice slice_of(const std::vector<int64_t>& s, bool flat) {
   std::vector<std::pair<int64_t, int64_t>> box;
   for (size_t i = 0; i < s.size(); i += 3) {
     TORCH_CHECK(s[i] == static_cast<int64_t>(i / 3), who,
-                "a slice over several dims must give dims 0, 1, … in order (a box); got dim ",
-                s[i], " in place ", i / 3);
+                "a slice over several dims must give dims 0, 1, … in order (a box); got dim ", s[i],
+                " in place ", i / 3);
     box.emplace_back(s[i + 1], s[i + 2]);
   }
   return torchinit::Slice::box(std::move(box));
@@ -60,14 +63,9 @@ torchinit::Slice slice_of(const std::vector<int64_t>& s, bool flat) {
 at::Tensor init_shard_op(at::Tensor shard, std::string spec, std::vector<int64_t> full_shape,
                          std::vector<int64_t> slice, bool flat, c10::optional<int64_t> seed,
                          std::string key) {
-  torchinit::InitOptions options;
-  options.key(std::move(key));
-  if (seed) {
-    TORCH_CHECK(*seed >= 0, "torchinit.init_shard_: seed must be >= 0, got ", *seed,
-                "; pass None to draw one from torch's default generator");
-    options.seed(static_cast<uint64_t>(*seed));
-  }
-  torchinit::init_shard_(shard, spec, full_shape, slice_of(slice, flat), options);
+  torchinit::init_shard_(
+      shard, spec, full_shape, slice_of(slice, flat),
+      torchinit::InitOptions().seed(seed_of(seed, "torchinit.init_shard_")).key(key));
   return shard;
 }
 
@@ -122,14 +120,7 @@ torchinit::Plan plan_of(const std::string& plan, const std::string& preset, int6
 }
 
 torchinit::ApplyOptions apply_options(c10::optional<int64_t> seed, bool strict) {
-  torchinit::ApplyOptions options;
-  options.strict(strict);
-  if (seed) {
-    TORCH_CHECK(*seed >= 0, "torchinit.Plan.apply: seed must be >= 0, got ", *seed,
-                "; pass None to draw one from torch's default generator");
-    options.seed(static_cast<uint64_t>(*seed));
-  }
-  return options;
+  return torchinit::ApplyOptions().strict(strict).seed(seed_of(seed, "torchinit.Plan.apply"));
 }
 
 std::string report_json(const torchinit::Report& report) {
