@@ -18,7 +18,7 @@ import torch
 
 __all__ = ["init_", "theory", "check", "Theory", "CheckResult", "assert_matches_theory", "Plan",
            "Report", "ReportRow", "LayoutWarning", "register_layout", "describe_module", "Slice",
-           "init_shard_"]
+           "init_shard_", "explain", "list_initializers", "check_sharded"]
 
 
 def _load():
@@ -37,18 +37,23 @@ _load()
 from ._describe import describe_module, register_layout  # noqa: E402 (needs the ops)
 from .plan import LayoutWarning, Plan, Report, ReportRow  # noqa: E402
 from .shard import Slice, init_shard_  # noqa: E402
+from .distributed import check_sharded  # noqa: E402
 
 
-def init_(tensor, spec, seed=None, key=""):
+def init_(tensor, spec, seed=None, key="", backend="philox"):
     """Fills ``tensor`` in place by ``spec`` and returns it (as torchinit::init_ in C++).
 
     seed=None draws the stream seed from torch's default generator, so torch.manual_seed(n)
     makes a program reproducible; key is normally the parameter's path ("fc1.weight"). Works on
     leaf Parameters that require grad (no autograd history is recorded). On bad input it raises
     RuntimeError naming the initializer, the shape and the fix, and leaves the tensor unchanged.
+
+    backend="torch" draws from torch's default generator with torch.nn.init's arithmetic
+    instead of torchinit's streams (seed and key are then ignored): the same values as the
+    matching torch.nn.init function under the same torch.manual_seed.
     """
     with torch.no_grad():
-        return torch.ops.torchinit.init_(tensor, spec, seed, key)
+        return torch.ops.torchinit.init_(tensor, spec, seed, key, backend)
 
 
 class Theory:
@@ -95,6 +100,18 @@ class CheckResult:
 def check(tensor, spec, alpha=1e-6):
     """Checks ``tensor`` against the theory of ``spec`` for its shape, at false-alarm rate alpha."""
     return CheckResult(json.loads(torch.ops.torchinit.check(tensor, spec, float(alpha))))
+
+
+def explain(spec, shape):
+    """What ``spec`` gives a tensor of ``shape``: fans, gain, distribution and moments (a dict,
+    the JSON of ``torchinit explain SPEC --shape ... --json``)."""
+    return json.loads(torch.ops.torchinit.explain(spec, [int(s) for s in shape]))
+
+
+def list_initializers():
+    """Every registered initializer with its aliases, arguments, formula and paper (a list of
+    dicts, the JSON of ``torchinit list --json``)."""
+    return json.loads(torch.ops.torchinit.initializers())
 
 
 def assert_matches_theory(tensor, spec, alpha=1e-6):

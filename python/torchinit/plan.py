@@ -96,17 +96,20 @@ class Plan:
         modules, tensors = describe_tree(module)
         return _report(torch.ops.torchinit.plan_explain(tensors, modules, *self._args(), strict))
 
-    def apply(self, module, seed=None, strict=True):
+    def apply(self, module, seed=None, strict=True, backend="philox"):
         """Initializes every parameter of ``module`` in place and returns the Report.
 
         seed=None draws one seed from torch's default generator. The whole plan is validated
         before any tensor is written: on error every parameter is left as it was.
+        backend="torch" fills with torch's default generator and torch.nn.init's arithmetic
+        (seed is then ignored), parameter by parameter in the report's order.
         """
         modules, tensors = describe_tree(module)
         if not tensors:
             return self.explain(module, strict)
         with torch.no_grad():
-            data = torch.ops.torchinit.plan_apply_(tensors, modules, *self._args(), seed, strict)
+            data = torch.ops.torchinit.plan_apply_(tensors, modules, *self._args(), seed, strict,
+                                                       backend)
         return _report(data)
 
     def check(self, module, alpha=1e-6, strict=True):

@@ -51,6 +51,16 @@ class Slice:
     def __repr__(self):
         return f"Slice({self._text})"
 
+    def view(self, full):
+        """The part of the tensor ``full`` (of the full shape) that this slice covers, as a view."""
+        if self._flat:
+            return full.view(-1)[self._encoded[0]:self._encoded[1]]
+        part = full
+        for i in range(0, len(self._encoded), 3):
+            d, begin, end = self._encoded[i:i + 3]
+            part = part.narrow(d, begin, end - begin)
+        return part
+
 
 def init_shard_(shard, spec, full_shape, slice, seed=None, key=""):
     """Fills ``shard`` with ``slice`` of the parameter of ``full_shape`` that init_ would give.

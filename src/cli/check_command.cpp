@@ -1,8 +1,10 @@
-// torchinit check SPEC --shape 512,256 --seed 1 [--dtype float32] [--alpha 1e-6] [--json]:
-// initializes a tensor and checks it against the spec's theory, printing each statistic with its
-// threshold. Exit status 1 when the check fails or is inconclusive.
+// torchinit check SPEC --shape 512,256 --seed 1 [--dtype float32] [--alpha 1e-6] [--raw FILE]
+// [--json]: initializes a tensor and checks it against the spec's theory, printing each statistic
+// with its threshold. Exit status 1 when the check fails or is inconclusive.
 #include <ATen/ops/empty.h>
 #include <fmt/format.h>
+
+#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -25,12 +27,26 @@ struct CheckArgs {
   std::string model;
   std::string plan;
   int64_t layers = 0;
+  std::string raw;
   bool json = false;
 };
+
+// --raw FILE: the initialized tensor's bytes, row-major in the machine's byte order, so other
+// front ends (Python's torchinit.init_) can be compared byte for byte.
+void write_raw(const at::Tensor& t, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  TORCH_CHECK(out, "torchinit check: cannot write --raw ", path, "; give a writable file path");
+  const at::Tensor c = t.contiguous();
+  out.write(static_cast<const char*>(c.data_ptr()),
+            static_cast<std::streamsize>(c.numel() * c.element_size()));
+  TORCH_CHECK(out.good(), "torchinit check: writing --raw ", path, " failed (disk full?)");
+}
 
 // --model M --plan P: initialize every parameter of the model and check each against its theory.
 void run_check_model(const CheckArgs& a) {
   TORCH_CHECK(!a.plan.empty(), "torchinit check: --model needs --plan");
+  TORCH_CHECK(a.raw.empty(), "torchinit check: --raw writes one tensor; give SPEC and --shape ",
+              "instead of --model");
   const auto net = nn::make(a.model);
   const Report rep = load_plan(a.plan, a.layers).apply(net, ApplyOptions().seed(a.seed));
   const ModuleCheck mc = check(net, rep, CheckOptions().alpha(a.alpha));
@@ -53,6 +69,7 @@ void run_check(const CheckArgs& a) {
   check_tensor_fits("check", "--shape", a.shape, a.dtype);
   at::Tensor t = at::empty(a.shape, at::TensorOptions().dtype(parse_dtype(a.dtype, "check")));
   init_(t, a.spec, InitOptions().seed(a.seed).key(a.key));
+  if (!a.raw.empty()) write_raw(t, a.raw);
   const CheckResult r = check(t, a.spec, CheckOptions().alpha(a.alpha));
   if (a.json) {
     fmt::print("{}\n", r.json());
@@ -90,6 +107,9 @@ void add_check_command(CLI::App& app) {
   cmd->add_option("--alpha", args->alpha, "False-alarm probability of the check")
       ->check(number_in(0, 1))
       ->capture_default_str();
+  cmd->add_option("--raw", args->raw,
+                  "Also write the initialized tensor's bytes (row-major, native byte order) to "
+                  "this file; SPEC and --shape only");
   cmd->add_flag("--json", args->json, "Print JSON instead of text");
   cmd->callback([args] { run_check(*args); });
 }

@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "torchinit/explain.h"
 #include "torchinit/nn/make.h"
 #include "torchinit/plan.h"
 #include "torchinit/registry.h"
@@ -44,16 +43,7 @@ void run_explain(const ExplainArgs& a) {
   const Distribution d = init->theory(p);
   const auto details = init->details(p);
   if (a.json) {
-    nlohmann::json out = {{"spec", init->spec().str()},
-                          {"shape", a.shape},
-                          {"family", d.family()},
-                          {"distribution", d.str()},
-                          {"mean", d.mean()},
-                          {"variance", d.variance()},
-                          {"std", d.std()},
-                          {"fourth_central_moment", d.fourth_central_moment()}};
-    for (const auto& [k, v] : details) out[k] = v;
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", explain_json(a.spec, a.shape));
     return;
   }
   fmt::print("spec          {}\n", init->spec().str());

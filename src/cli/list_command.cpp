@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "torchinit/explain.h"
 #include "torchinit/nn/registry.h"
 #include "torchinit/plan.h"
 #include "torchinit/registry.h"
@@ -41,24 +42,7 @@ void run_list_models(bool json) {
 void run_list(bool json) {
   const Registry& r = Registry::global();
   if (json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& name : r.names()) {
-      const RegistryEntry e = *r.find(name);
-      nlohmann::json args = nlohmann::json::array();
-      for (const auto& a : e.args) {
-        args.push_back({{"name", a.name},
-                        {"default", a.default_value ? nlohmann::json(*a.default_value) : nullptr},
-                        {"doc", a.doc},
-                        {"choices", a.choices}});
-      }
-      out.push_back({{"name", e.name},
-                     {"aliases", e.aliases},
-                     {"args", args},
-                     {"summary", e.doc.summary},
-                     {"formula", e.doc.formula},
-                     {"paper", e.doc.paper}});
-    }
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", initializers_json());
     return;
   }
   for (const auto& name : r.names()) {

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "torchinit/check.h"
+#include "torchinit/explain.h"
 #include "torchinit/init.h"
+#include "torchinit/merged_check.h"
 #include "torchinit/plan.h"
 #include "torchinit/plan_params.h"
 #include "torchinit/shard.h"
@@ -27,11 +29,25 @@ std::optional<uint64_t> seed_of(c10::optional<int64_t> seed, const char* who) {
   return static_cast<uint64_t>(*seed);
 }
 
-// init_(Tensor(a!) self, str spec, int? seed=None, str key="") -> Tensor(a!)
-at::Tensor init_op(at::Tensor self, std::string spec, c10::optional<int64_t> seed,
-                   std::string key) {
+// backend="philox" (torchinit's streams) or "torch" (LibTorch's generator and
+// torch.nn.init's arithmetic: equal to torch.nn.init under the same torch.manual_seed).
+torchinit::Backend backend_of(const std::string& backend, const char* who) {
+  if (backend == "philox") return torchinit::Backend::Philox;
+  TORCH_CHECK(backend == "torch", who,
+              ": backend must be \"philox\" (torchinit's streams, the default) or ",
+              "\"torch\" (torch.nn.init's generator and arithmetic), got \"", backend, "\"");
+  return torchinit::Backend::Torch;
+}
+
+// init_(Tensor(a!) self, str spec, int? seed=None, str key="", str backend="philox")
+// -> Tensor(a!)
+at::Tensor init_op(at::Tensor self, std::string spec, c10::optional<int64_t> seed, std::string key,
+                   std::string backend) {
   torchinit::init_(self, spec,
-                   torchinit::InitOptions().seed(seed_of(seed, "torchinit.init_")).key(key));
+                   torchinit::InitOptions()
+                       .seed(seed_of(seed, "torchinit.init_"))
+                       .key(key)
+                       .backend(backend_of(backend, "torchinit.init_")));
   return self;
 }
 
@@ -85,7 +101,9 @@ at::Tensor init_shard_meta(at::Tensor shard, std::string spec, std::vector<int64
 
 // Meta (and FakeTensor) kernel of init_: no data, so tracing tools see the op; the spec is
 // still validated against the shape.
-at::Tensor init_meta(at::Tensor self, std::string spec, c10::optional<int64_t>, std::string) {
+at::Tensor init_meta(at::Tensor self, std::string spec, c10::optional<int64_t>, std::string,
+                     std::string backend) {
+  (void)backend_of(backend, "torchinit.init_");
   (void)torchinit::theory(spec, self.sizes());
   return self;
 }
@@ -119,8 +137,12 @@ torchinit::Plan plan_of(const std::string& plan, const std::string& preset, int6
   return preset.empty() ? torchinit::Plan::parse(plan) : torchinit::Plan::preset(preset, layers);
 }
 
-torchinit::ApplyOptions apply_options(c10::optional<int64_t> seed, bool strict) {
-  return torchinit::ApplyOptions().strict(strict).seed(seed_of(seed, "torchinit.Plan.apply"));
+torchinit::ApplyOptions apply_options(c10::optional<int64_t> seed, bool strict,
+                                      const std::string& backend = "philox") {
+  return torchinit::ApplyOptions()
+      .strict(strict)
+      .seed(seed_of(seed, "torchinit.Plan.apply"))
+      .backend(backend_of(backend, "torchinit.Plan.apply"));
 }
 
 std::string report_json(const torchinit::Report& report) {
@@ -142,19 +164,20 @@ std::string plan_explain_op(std::vector<at::Tensor> params, std::string modules,
 }
 
 // plan_apply_(Tensor(a!)[] params, str modules, str plan, str preset, int layers, int? seed,
-// bool strict) -> str: writes every parameter, returns the Report.
+// bool strict, str backend) -> str: writes every parameter, returns the Report.
 std::string plan_apply_op(at::TensorList params, std::string modules, std::string plan,
                           std::string preset, int64_t layers, c10::optional<int64_t> seed,
-                          bool strict) {
+                          bool strict, std::string backend) {
   return report_json(torchinit::apply_params(plan_of(plan, preset, layers),
                                              torchinit::params_from_json(modules, params.vec()),
-                                             apply_options(seed, strict)));
+                                             apply_options(seed, strict, backend)));
 }
 
 // Meta kernel: the plan resolved and validated against the shapes, nothing written.
 std::string plan_apply_meta(at::TensorList params, std::string modules, std::string plan,
-                            std::string preset, int64_t layers, c10::optional<int64_t>,
-                            bool strict) {
+                            std::string preset, int64_t layers, c10::optional<int64_t>, bool strict,
+                            std::string backend) {
+  (void)backend_of(backend, "torchinit.Plan.apply");
   return plan_explain_op(params.vec(), std::move(modules), std::move(plan), std::move(preset),
                          layers, strict);
 }
@@ -172,16 +195,83 @@ std::string plan_check_op(std::vector<at::Tensor> params, std::string modules, s
 // presets() -> str[]
 std::vector<std::string> presets_op() { return torchinit::Plan::presets(); }
 
+// explain(str spec, int[] shape) -> str: `torchinit explain SPEC --shape … --json`.
+std::string explain_op(std::string spec, std::vector<int64_t> shape) {
+  return torchinit::explain_json(spec, shape);
+}
+
+// initializers() -> str: `torchinit list --json`.
+std::string initializers_op() { return torchinit::initializers_json(); }
+
+// moments(Tensor self) -> float[]: [n, mean, m2, m3, m4] (central sums) of every element, for
+// merging across ranks (stats::Moments::merge); zeros for an empty tensor.
+std::vector<double> moments_op(const at::Tensor& self) {
+  TORCH_CHECK(self.defined() && at::isFloatingType(self.scalar_type()),
+              "torchinit.moments: needs a floating tensor");
+  const torchinit::stats::Moments m =
+      self.numel() > 0 ? torchinit::tensor_moments(self) : torchinit::stats::Moments{};
+  return {double(m.n), m.mean, m.m2, m.m3, m.m4};
+}
+
+// checkable_from_shards(str spec, int[] full_shape) -> bool
+bool checkable_from_shards_op(std::string spec, std::vector<int64_t> full_shape) {
+  return torchinit::checkable_from_shards(torchinit::theory(spec, full_shape));
+}
+
+// shard_subsample(Tensor shard, int[] full_shape, int[] slice=[], bool flat=False) -> Tensor
+at::Tensor shard_subsample_op(const at::Tensor& shard, std::vector<int64_t> full_shape,
+                              std::vector<int64_t> slice, bool flat) {
+  return torchinit::shard_subsample(shard, full_shape, slice_of(slice, flat));
+}
+
+// check_merged(str spec, int[] full_shape, float[] rank_moments, Tensor subsample,
+// ScalarType dtype, float alpha=1e-6) -> str: the moments of every rank (5 numbers each, rank
+// order) merged as torchinit::dist does, then check()'s verdict as JSON.
+std::string check_merged_op(std::string spec, std::vector<int64_t> full_shape,
+                            std::vector<double> rank_moments, const at::Tensor& subsample,
+                            at::ScalarType dtype, double alpha) {
+  TORCH_CHECK(!rank_moments.empty() && rank_moments.size() % 5 == 0,
+              "torchinit.check_sharded: rank_moments holds 5 numbers per rank "
+              "(torchinit.moments), got ",
+              rank_moments.size());
+  torchinit::stats::Moments merged;
+  for (size_t i = 0; i < rank_moments.size(); i += 5) {
+    torchinit::stats::Moments m;
+    m.n = int64_t(rank_moments[i]);
+    m.mean = rank_moments[i + 1];
+    m.m2 = rank_moments[i + 2];
+    m.m3 = rank_moments[i + 3];
+    m.m4 = rank_moments[i + 4];
+    merged = torchinit::stats::Moments::merge(merged, m);  // rank order, as torchinit::dist
+  }
+  return torchinit::check_merged(torchinit::theory(spec, full_shape), merged, subsample, dtype,
+                                 torchinit::CheckOptions().alpha(alpha))
+      .json();
+}
+
 }  // namespace
 
 TORCH_LIBRARY(torchinit, m) {
-  m.def("init_(Tensor(a!) self, str spec, int? seed=None, str key=\"\") -> Tensor(a!)");
+  m.def(
+      "init_(Tensor(a!) self, str spec, int? seed=None, str key=\"\", str backend=\"philox\") "
+      "-> Tensor(a!)");
   m.def(
       "init_shard_(Tensor(a!) shard, str spec, int[] full_shape, int[] slice=[], bool flat=False, "
       "int? seed=None, str key=\"\") -> Tensor(a!)");
   m.def("theory(str spec, int[] shape) -> str", &theory_op);
   m.def("check(Tensor self, str spec, float alpha=1e-6) -> str", &check_op);
   m.def("presets() -> str[]", &presets_op);
+  m.def("explain(str spec, int[] shape) -> str", &explain_op);
+  m.def("initializers() -> str", &initializers_op);
+  m.def("moments(Tensor self) -> float[]", &moments_op);
+  m.def("checkable_from_shards(str spec, int[] full_shape) -> bool", &checkable_from_shards_op);
+  m.def(
+      "shard_subsample(Tensor shard, int[] full_shape, int[] slice=[], bool flat=False) -> Tensor",
+      &shard_subsample_op);
+  m.def(
+      "check_merged(str spec, int[] full_shape, float[] rank_moments, Tensor subsample, "
+      "ScalarType dtype, float alpha=1e-6) -> str",
+      &check_merged_op);
   m.def("plan_parse(str plan, str preset=\"\", int layers=0) -> str", &plan_parse_op);
   m.def(
       "plan_explain(Tensor[] params, str modules, str plan, str preset=\"\", int layers=0, "
@@ -193,7 +283,7 @@ TORCH_LIBRARY(torchinit, m) {
       &plan_check_op);
   m.def(
       "plan_apply_(Tensor(a!)[] params, str modules, str plan, str preset=\"\", int layers=0, "
-      "int? seed=None, bool strict=True) -> str");
+      "int? seed=None, bool strict=True, str backend=\"philox\") -> str");
 }
 
 // Every device with storage (torchinit::init_ handles the device), and Meta without data.
