@@ -94,7 +94,7 @@ class Plan:
     def explain(self, module, strict=True):
         """The report of apply() without writing any tensor."""
         modules, tensors = describe_tree(module)
-        return _report(torch.ops.torchinit.plan_explain(tensors, modules, *self._args(), strict))
+        return _report(_op("plan_explain", tensors, modules, *self._args(), strict))
 
     def apply(self, module, seed=None, strict=True, backend="philox"):
         """Initializes every parameter of ``module`` in place and returns the Report.
@@ -108,15 +108,32 @@ class Plan:
         if not tensors:
             return self.explain(module, strict)
         with torch.no_grad():
-            data = torch.ops.torchinit.plan_apply_(tensors, modules, *self._args(), seed, strict,
+            data = _op("plan_apply_", tensors, modules, *self._args(), seed, strict,
                                                        backend)
         return _report(data)
 
     def check(self, module, alpha=1e-6, strict=True):
         """Every parameter against its row's theory, family-wise at ``alpha`` (a dict)."""
         modules, tensors = describe_tree(module)
-        return json.loads(torch.ops.torchinit.plan_check(tensors, modules, *self._args(),
+        return json.loads(_op("plan_check", tensors, modules, *self._args(),
                                                          float(alpha), strict))
+
+
+# C++'s advice in errors, as a Python caller writes it.
+_PYTHON_WORDING = [("ApplyOptions().strict(false)", "strict=False")]
+
+
+def _op(name, *args):
+    """Calls a plan op; its C++-worded advice in an error is reworded for Python."""
+    try:
+        return getattr(torch.ops.torchinit, name)(*args)
+    except RuntimeError as e:
+        text = str(e)
+        for cpp, python in _PYTHON_WORDING:
+            text = text.replace(cpp, python)
+        if text == str(e):
+            raise
+        raise RuntimeError(text) from None
 
 
 def _report(text):

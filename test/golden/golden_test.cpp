@@ -16,7 +16,17 @@
 #include <ATen/ops/empty.h>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/functional/instancenorm.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/instancenorm.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/modules/rnn.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -323,6 +333,80 @@ TEST(GoldenSha256, InitializersInShardsHaveTheGoldenBytes) {
 TEST(GoldenSha256, PlanApplyOnEveryModelSpec) {
   compare_with_golden("models.txt", "Plan::apply(preset) parameters of each model's example spec",
                       &model_digests);
+}
+
+// One module of every layout LibTorch has, in one tree, with a weight tied to the embedding. The
+// Python twin (test/python/test_layouts.py, LayoutZoo) must give the same bytes per child.
+struct LayoutZooImpl : torch::nn::Module {
+  LayoutZooImpl() {
+    namespace tnn = torch::nn;
+    register_module("lin", tnn::Linear(6, 5));
+    register_module("bil", tnn::Bilinear(3, 4, 5));
+    register_module("c1", tnn::Conv1d(tnn::Conv1dOptions(4, 6, 3).groups(2)));
+    register_module("c3", tnn::Conv3d(2, 4, 2));
+    register_module("ct1", tnn::ConvTranspose1d(4, 6, 3));
+    register_module("ct2", tnn::ConvTranspose2d(tnn::ConvTranspose2dOptions(8, 16, 3).groups(2)));
+    register_module("emb", emb);
+    register_module("bag", tnn::EmbeddingBag(12, 4));
+    register_module("bn", tnn::BatchNorm2d(5));
+    register_module("inorm", tnn::InstanceNorm2d(tnn::InstanceNorm2dOptions(5).affine(true)));
+    register_module("ln", tnn::LayerNorm(tnn::LayerNormOptions({6})));
+    register_module("gn", tnn::GroupNorm(2, 6));
+    register_module("prelu", tnn::PReLU(tnn::PReLUOptions().num_parameters(3)));
+    register_module("rnn", tnn::RNN(tnn::RNNOptions(4, 8).num_layers(2)));
+    register_module(
+        "lstm", tnn::LSTM(tnn::LSTMOptions(4, 8).num_layers(2).bidirectional(true).proj_size(3)));
+    register_module("gru", tnn::GRU(tnn::GRUOptions(4, 8).bidirectional(true)));
+    register_module("rcell", tnn::RNNCell(4, 8));
+    register_module("lcell", tnn::LSTMCell(4, 8));
+    register_module("gcell", tnn::GRUCell(4, 8));
+    register_module("mha", tnn::MultiheadAttention(16, 4));
+    register_module("mha_kv",
+                    tnn::MultiheadAttention(
+                        tnn::MultiheadAttentionOptions(16, 4).kdim(6).vdim(10).add_bias_kv(true)));
+    register_module("mha_nb",
+                    tnn::MultiheadAttention(tnn::MultiheadAttentionOptions(8, 2).bias(false)));
+    register_module("dec", dec);
+    torch::NoGradGuard no_grad;
+    dec->weight.set_data(emb->weight);  // tied, as LibTorch C++ code ties weights
+  }
+  torch::nn::Embedding emb{torch::nn::EmbeddingOptions(10, 4).padding_idx(3)};
+  torch::nn::Linear dec{torch::nn::LinearOptions(4, 10).bias(false)};
+};
+TORCH_MODULE(LayoutZoo);
+
+// Plan::apply on the zoo, one digest per child (so a failure names the layout): the child's
+// parameter paths, dtype, sizes and bytes in named_parameters order.
+Digests layout_digests() {
+  Digests out;
+  for (const auto& [preset, layers] : std::vector<std::pair<std::string, int64_t>>{
+           {"torch_default", 0}, {"he", 0}, {"xavier", 0}, {"gpt2", 2}}) {
+    LayoutZoo zoo;
+    // Non-strict: the tied dec.weight keeps emb.weight's rule.
+    const torchinit::Report report =
+        torchinit::Plan::preset(preset, layers)
+            .apply(*zoo, torchinit::ApplyOptions().seed(7).strict(false));
+    for (const auto& child : zoo->named_children()) {
+      const std::string prefix = child.key() + ".";
+      bool qr = false;
+      for (const auto& row : report.rows())
+        if (row.path.rfind(prefix, 0) == 0) qr = qr || uses_qr(row.theory);
+      Sha256 h;
+      for (const auto& p : zoo->named_parameters()) {
+        if (p.key().rfind(prefix, 0) != 0) continue;
+        h.update(p.key());
+        hash_tensor(h, p.value());
+      }
+      const std::string name = layers ? preset + "(layers=" + std::to_string(layers) + ")" : preset;
+      out[with_lapack("zoo." + child.key() + " | preset " + name + " | seed=7", qr)] = h.hex();
+    }
+  }
+  return out;
+}
+
+TEST(GoldenSha256, PlanApplyOnEveryLayout) {
+  compare_with_golden("layouts.txt", "Plan::apply(preset) parameters of each layout zoo child",
+                      &layout_digests);
 }
 
 }  // namespace

@@ -5,6 +5,11 @@ import os
 
 import torch
 
+import torchinit
+
+# The shapes of initializers.txt: the first that a spec applies to (golden_test.cpp).
+SHAPES = [(96, 80), (16, 8, 3, 3), (64,)]
+
 GOLDEN_DIR = os.environ["TORCHINIT_GOLDEN_DIR"]
 
 
@@ -28,3 +33,19 @@ def digests(file):
                 continue  # QR bytes of another LAPACK
             out.append((fields, digest))
     return out
+
+
+def shape_for(spec):
+    """The golden shape of ``spec``: the first of SHAPES it applies to."""
+    for shape in SHAPES:
+        try:
+            torchinit.theory(spec, shape)
+            return shape
+        except RuntimeError:
+            pass
+    raise AssertionError(f"no golden shape fits {spec}")
+
+
+def initializer_specs():
+    """Every spec of initializers.txt (each registered initializer, some with arguments)."""
+    return sorted({fields[0] for fields, _ in digests("initializers.txt")})

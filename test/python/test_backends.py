@@ -1,5 +1,5 @@
-"""Backend "torch" from Python equals torch.nn.init under the same torch.manual_seed, and the CLI
-writes the bytes Python's init_ writes; explain/list equal the CLI's JSON.
+"""Backend "torch" from Python equals torch.nn.init under the same torch.manual_seed; the CLI
+writes the bytes Python's init_ writes for every golden spec; explain/list equal the CLI's JSON.
 
 These are exact (torch.equal / bytes) comparisons: no statistics, no alpha.
 """
@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+import golden
 import torchinit
 
 # (torchinit spec, shape, the torch.nn.init call it must equal)
@@ -18,7 +19,11 @@ TORCH_CASES = [
     ("uniform", (64, 33), lambda t: nn.init.uniform_(t)),
     ("uniform(a=-0.3, b=0.2)", (64, 33), lambda t: nn.init.uniform_(t, -0.3, 0.2)),
     ("normal(mean=0.5, std=0.02)", (64, 33), lambda t: nn.init.normal_(t, 0.5, 0.02)),
+    # PyTorch 2.12 replaced trunc_normal_'s inverse CDF by rejection (pytorch#174997); the torch
+    # backend follows the PyTorch of its LibTorch. [2, 3] holds 2% of N(0, 1): 2.12+'s
+    # uniform-rejection branch.
     ("trunc_normal(std=0.02)", (50, 40), lambda t: nn.init.trunc_normal_(t, std=0.02)),
+    ("trunc_normal(a=2, b=3)", (50, 40), lambda t: nn.init.trunc_normal_(t, a=2.0, b=3.0)),
     ("constant(val=0.25)", (8, 9), lambda t: nn.init.constant_(t, 0.25)),
     ("eye", (8, 9), nn.init.eye_),
     ("dirac", (8, 4, 3, 3), nn.init.dirac_),
@@ -69,24 +74,24 @@ CLI = os.environ.get("TORCHINIT_CLI")
 needs_cli = pytest.mark.skipif(not CLI or not os.path.exists(CLI),
                                reason="no CLI (ctest sets TORCHINIT_CLI; make test-upstream-ci "
                                       "builds no CLI, make test does)")
-CLI_CASES = [("kaiming_normal(mode=fan_out)", (64, 32), "float32"),
-             ("trunc_normal(std=0.02)", (33, 17), "float64"),
-             ("xavier_uniform", (16, 8, 3, 3), "bfloat16"),
-             ("orthogonal", (40, 24), "float32"),
-             ("sparse(sparsity=0.5)", (20, 30), "float32"),
-             ("chrono(t_max=10)", (64,), "float16")]
+# Every spec of the golden digests at its golden shape in float32 (the golden seed and key, so
+# these are the bytes test_ops.py hashes to the committed digests), plus the other dtypes.
+CLI_CASES = ([(spec, golden.shape_for(spec), "float32") for spec in golden.initializer_specs()] +
+             [("trunc_normal(std=0.02)", (33, 17), "float64"),
+              ("xavier_uniform", (16, 8, 3, 3), "bfloat16"),
+              ("chrono(t_max=10)", (64,), "float16")])
 
 
 @needs_cli
 @pytest.mark.parametrize("spec,shape,dtype", CLI_CASES, ids=[c[0] for c in CLI_CASES])
 def test_cli_writes_the_bytes_of_python_init(spec, shape, dtype, tmp_path):
     raw = tmp_path / "w.bin"
-    run = subprocess.run([CLI, "check", spec, "--shape", ",".join(map(str, shape)), "--seed", "9",
-                          "--key", "fc1.weight", "--dtype", dtype, "--raw", str(raw)],
+    run = subprocess.run([CLI, "check", spec, "--shape", ",".join(map(str, shape)), "--seed",
+                          "20261129", "--key", "golden.weight", "--dtype", dtype, "--raw", str(raw)],
                          capture_output=True, text=True)
     assert run.returncode in (0, 1), run.stderr  # 1: the check's verdict, not an error
-    t = torchinit.init_(torch.empty(shape, dtype=getattr(torch, dtype)), spec, seed=9,
-                        key="fc1.weight")
+    t = torchinit.init_(torch.empty(shape, dtype=getattr(torch, dtype)), spec,
+                        seed=20261129, key="golden.weight")
     assert raw.read_bytes() == t.contiguous().view(torch.uint8).numpy().tobytes()
 
 
