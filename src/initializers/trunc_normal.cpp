@@ -41,7 +41,7 @@ class TruncNormal final : public ElementwiseInitializer {
       const double lo = bound(a_), hi = bound(b_);
       at::Tensor result = t.normal_(mean_, std_);
       while (true) {
-        const at::Tensor mask = (result < lo).logical_or_(result > hi);
+        const at::Tensor mask = result.lt(lo).logical_or_(result.gt(hi));
         if (!mask.any().item<bool>()) break;
         result = at::where(mask, at::empty_like(result).normal_(mean_, std_), result);
       }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The torchinit command-line tool: --help on every verb, each verb's main output, exit status 0
 # on success, 1 when a check fails, 2 with an "error:" line naming the problem on bad input.
-# Usage: cli_test.sh path/to/torchinit
+# Usage: cli_test.sh path/to/torchinit [PART]: PART 1 (every verb's output, parse errors, numbers)
+# or 2 (shapes, threads, files, full disks), so ctest runs the halves side by side; default both.
 set -uo pipefail
 cli=$1
+part=${2:-all}
+in_part() { [[ $part == all || $part == "$1" ]]; }
 failures=0
 out=$(mktemp)
 err=$(mktemp)
@@ -50,6 +53,10 @@ reject() {
   fi
 }
 
+mlp="mlp(in=128, hidden=[128,128,128,128,128,128,128,128,128,128], out=10)"
+
+# Part 1: every verb's help and main output, parse errors, depths, seeds and decimals.
+if in_part 1; then
 verbs=(list explain check propagate demo bench)
 for verb in "${verbs[@]}"; do
   expect 0 "^  $verb " -- --help
@@ -65,7 +72,6 @@ expect 0 "PASS" -- check --model "mlp(in=32, hidden=[64], out=10)" --plan he --s
 expect 2 "error: .*std" -- check "normal(std=-1)" --shape 16,16
 expect 2 "error: .*did you mean 'kaiming_normal'" -- check "kaiming_norml" --shape 16,16
 expect 2 "error: .*--dtype" -- check normal --shape 16,16 --dtype int8
-mlp="mlp(in=128, hidden=[128,128,128,128,128,128,128,128,128,128], out=10)"
 expect 0 "^stable: 11 layers" -- propagate --model "$mlp" --plan he
 expect 1 "^exploding: 11 layers" -- propagate --model "$mlp" --plan ":weight = normal; :bias = zeros"
 expect 0 '"speedup"' -- bench uniform "normal(std=0.5)" --shape 64,64 --repeat 1 --json
@@ -121,6 +127,10 @@ if ! "$cli" check normal --shape 256,256 --seed 10 --json | cmp -s - "$out"; the
   echo "FAIL: --seed 010 should be --seed 10"
   failures=$((failures + 1))
 fi
+fi
+
+# Part 2: shapes, explain, threads and repeats, files, full disks, a failed check.
+if in_part 2; then
 # Shapes: negative, empty, zero and overflowing entries.
 reject 2 "--shape: '4,-4': entry 2 \\(-4\\) is not positive" -- check normal --shape 4,-4
 reject 2 "--shape: '4,,4': entry 2 is empty" -- check normal --shape 4,,4
@@ -186,6 +196,8 @@ REJECT_STDOUT=/dev/full reject 2 "cannot write to standard output" -- check norm
 if [[ $? -ne 1 ]] || grep -q '^error:' "$err"; then
   echo "FAIL: a failed propagate check should exit 1 without an error: line"
   failures=$((failures + 1))
+fi
+
 fi
 
 if [[ $failures -ne 0 ]]; then

@@ -132,7 +132,7 @@ at::Tensor trunc_normal_by_hand(at::Tensor t, double mean, double std, double a,
     const double hi = at::scalar_tensor(b, t.options()).item<double>();
     at::Tensor result = t.normal_(mean, std);
     for (;;) {
-      at::Tensor mask = (result < lo) | (result > hi);
+      at::Tensor mask = result.lt(lo).bitwise_or(result.gt(hi));
       if (!mask.any().item<bool>()) break;
       result = at::where(mask, at::empty_like(result).normal_(mean, std), result);
     }
