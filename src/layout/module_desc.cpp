@@ -320,8 +320,8 @@ const std::vector<std::string>& known_module_types() {
 
 const std::vector<std::string>& parameter_roles() {
   static const std::vector<std::string> roles = {
-      "weight",     "bias",       "input", "recurrent", "embedding",
-      "norm_scale", "norm_shift", "slope", "bias_kv",   "unknown"};
+      "weight",     "bias",  "input",   "recurrent",    "embedding", "norm_scale",
+      "norm_shift", "slope", "bias_kv", "residual_out", "readout",   "unknown"};
   return roles;
 }
 

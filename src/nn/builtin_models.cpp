@@ -1,14 +1,17 @@
-// The built-in models of ModelRegistry::global(): mlp, convnet, rnn, lstm, gru, resnet.
+// The built-in models of ModelRegistry::global(): mlp, convnet, rnn, lstm, gru, resnet, gpt,
+// vit.
 #include <c10/util/StringUtil.h>
 
 #include <string>
 #include <vector>
 
 #include "torchinit/nn/conv_net.h"
+#include "torchinit/nn/gpt.h"
 #include "torchinit/nn/mlp.h"
 #include "torchinit/nn/recurrent_net.h"
 #include "torchinit/nn/registry.h"
 #include "torchinit/nn/resnet.h"
+#include "torchinit/nn/vit.h"
 
 namespace torchinit::nn::detail {
 namespace {
@@ -151,6 +154,74 @@ ModelEntry resnet() {
   return e;
 }
 
+void check_heads(const ModelArgs& a) {
+  if (a.integer("heads") > 0 && a.integer("width") % a.integer("heads") != 0) {
+    a.fail("heads", "must divide width (" + std::to_string(a.integer("width")) +
+                        "); each head gets width / heads features");
+  }
+}
+
+ModelEntry gpt() {
+  ModelEntry e;
+  e.name = "gpt";
+  e.summary =
+      "Decoder-only Transformer LM (GPT-2 style): token + position embedding, pre-LN causal "
+      "blocks (fused QKV), final LayerNorm, readout; int64 [batch, tokens] → [batch, tokens, "
+      "vocab]";
+  e.example = "gpt(vocab=96, context=32, width=64, depth=2, heads=4)";
+  e.args = {
+      ModelArg::integer("vocab", "50257", "vocabulary size"),
+      ModelArg::integer("context", "1024", "positions (longest input)"),
+      ModelArg::integer("width", "768", "model width"),
+      ModelArg::integer("depth", "12", "Transformer blocks"),
+      ModelArg::integer("heads", "12", "attention heads (divides width)"),
+      ModelArg::integer("mlp_ratio", "4", "MLP hidden width / model width"),
+      ModelArg::boolean("tied", "false", "head.weight is tok_emb.weight"),
+  };
+  e.factory = [](const ModelArgs& a) {
+    check_heads(a);
+    return torch::nn::AnyModule(
+        GPT(GPTOptions(a.integer("vocab"), a.integer("context"), a.integer("width"),
+                       a.integer("depth"), a.integer("heads"))
+                .mlp_ratio(a.integer("mlp_ratio"))
+                .tied(a.boolean("tied"))));
+  };
+  return e;
+}
+
+ModelEntry vit() {
+  ModelEntry e;
+  e.name = "vit";
+  e.summary =
+      "Encoder Transformer classifier (ViT style) for small images: patch embedding (strided "
+      "conv), position embedding, pre-LN blocks, LayerNorm, mean over tokens, readout; [batch, "
+      "channels, image, image] → [batch, classes]";
+  e.example = "vit(classes=10, width=64, depth=2, heads=4)";
+  e.args = {
+      ModelArg::integer("classes", "10", "outputs of the head"),
+      ModelArg::integer("width", "64", "model width"),
+      ModelArg::integer("depth", "4", "Transformer blocks"),
+      ModelArg::integer("heads", "4", "attention heads (divides width)"),
+      ModelArg::integer("mlp_ratio", "4", "MLP hidden width / model width"),
+      ModelArg::integer("image", "28", "input height and width"),
+      ModelArg::integer("patch", "4", "patch side (divides image)"),
+      ModelArg::integer("channels", "1", "input channels"),
+  };
+  e.factory = [](const ModelArgs& a) {
+    check_heads(a);
+    if (a.integer("patch") > 0 && a.integer("image") % a.integer("patch") != 0) {
+      a.fail("patch", "must divide image (" + std::to_string(a.integer("image")) + ")");
+    }
+    return torch::nn::AnyModule(ViT(
+        ViTOptions(a.integer("classes"), a.integer("width"), a.integer("depth"), a.integer("heads"))
+            .mlp_ratio(a.integer("mlp_ratio"))
+            .image(a.integer("image"))
+            .patch(a.integer("patch"))
+            .channels(a.integer("channels"))));
+  };
+  return e;
+}
+
 }  // namespace
 
 void register_builtin_models(ModelRegistry& registry) {
@@ -160,6 +231,8 @@ void register_builtin_models(ModelRegistry& registry) {
   registry.add(recurrent("lstm"));
   registry.add(recurrent("gru"));
   registry.add(resnet());
+  registry.add(gpt());
+  registry.add(vit());
 }
 
 }  // namespace torchinit::nn::detail

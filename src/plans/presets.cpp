@@ -21,6 +21,13 @@ void norms_and_embeddings(Plan& p, const char* embedding) {
       .rule(":bias_kv", "torch_default");
 }
 
+// The roles of Transformer projections (nn/projection.h): residual-stream outputs and readouts.
+// Added last, so that the rules above keep their numbers.
+void residual_out_and_readout(Plan& p, const std::string& residual_out,
+                              const std::string& readout) {
+  p.rule(":residual_out", residual_out).rule(":readout", readout);
+}
+
 }  // namespace
 
 std::vector<std::string> Plan::presets() {
@@ -37,20 +44,25 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
     p.rule(":recurrent", "orthogonal").rule(":input", "kaiming_normal(nonlinearity=relu)");
     norms_and_embeddings(p, "normal");
     p.rule(":weight", "kaiming_normal(nonlinearity=relu)").rule(":bias", "zeros");
+    residual_out_and_readout(p, "kaiming_normal(nonlinearity=relu)",
+                             "kaiming_normal(nonlinearity=linear)");
   } else if (name == "xavier") {
     p.rule(":recurrent", "xavier_uniform").rule(":input", "xavier_uniform");
     norms_and_embeddings(p, "normal");
     p.rule(":weight", "xavier_uniform").rule(":bias", "zeros");
+    residual_out_and_readout(p, "xavier_uniform", "xavier_uniform");
   } else if (name == "lecun_selu") {
     // Self-normalizing networks (Klambauer et al. 2017): N(0, 1/fan_in), zero biases.
     p.rule(":recurrent", "lecun_normal").rule(":input", "lecun_normal");
     norms_and_embeddings(p, "normal");
     p.rule(":weight", "lecun_normal").rule(":bias", "zeros");
+    residual_out_and_readout(p, "lecun_normal", "lecun_normal");
   } else if (name == "orthogonal_rnn") {
     // Orthogonal recurrent weights per gate (Saxe et al. 2014; Henaff et al. 2016).
     p.rule(":recurrent", "orthogonal").rule(":input", "xavier_uniform");
     norms_and_embeddings(p, "normal");
     p.rule(":weight", "xavier_uniform").rule(":bias", "zeros");
+    residual_out_and_readout(p, "xavier_uniform", "xavier_uniform");
   } else if (name == "resnet") {
     // He et al. 2016 convs (fan_out, relu) and Goyal et al. 2017 zero-gamma: the last norm of
     // each residual branch (bn2 of BasicBlock, bn3 of Bottleneck) starts at 0, so every block
@@ -73,6 +85,7 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
         .rule(":recurrent", "normal(std=0.02)")
         .rule(":weight", "normal(std=0.02)")
         .rule(":bias", "zeros");
+    residual_out_and_readout(p, residual, "normal(std=0.02)");
   } else {
     std::vector<std::string> names = presets();
     TORCH_CHECK(false, "torchinit::Plan::preset: unknown preset '", name, "';",

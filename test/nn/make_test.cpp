@@ -109,7 +109,7 @@ TEST(Make, ResolveFillsDefaultsAndRoundTrips) {
 
 TEST(Make, RegistryListsEveryModel) {
   EXPECT_THAT(ModelRegistry::global().names(),
-              ElementsAre("convnet", "gru", "lstm", "mlp", "resnet", "rnn"));
+              ElementsAre("convnet", "gpt", "gru", "lstm", "mlp", "resnet", "rnn", "vit"));
   const std::string text = describe_models();
   for (const ModelEntry& e : ModelRegistry::global().entries()) {
     EXPECT_THAT(text, HasSubstr(signature(e)));
@@ -159,7 +159,7 @@ TEST(Make, UserModels) {
 TEST(MakeErrors, UnknownModel) {
   const std::string e = make_error("resnt(depth=18)");
   EXPECT_THAT(e, StartsWith("torchinit::nn::make: unknown model 'resnt'; did you mean 'resnet'?"));
-  EXPECT_THAT(e, HasSubstr("expected one of convnet, gru, lstm, mlp, resnet, rnn"));
+  EXPECT_THAT(e, HasSubstr("expected one of convnet, gpt, gru, lstm, mlp, resnet, rnn, vit"));
   EXPECT_THAT(e, HasSubstr(" at column 1\n  resnt(depth=18)\n  ^"));
   EXPECT_THAT(e, HasSubstr("torchinit list --models"));
 }

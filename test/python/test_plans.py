@@ -8,6 +8,7 @@ test/golden/models.txt; here the same digests must come out of Plan.apply on the
 Statistical checks use fixed seeds and alpha = 1e-6 (family-wise over the parameters).
 """
 import hashlib
+import math
 import warnings
 
 import pytest
@@ -73,6 +74,73 @@ class ResNet(nn.Module):  # resnet(depth=18, classes=10, stem=cifar), src/nn/res
         self.fc = nn.Linear(512, 10)
 
 
+class Projection(nn.Module):
+    """torchinit::nn::Projection (src/nn/projection.cpp): a Linear that declares its role."""
+
+    def __init__(self, cin, cout, bias=True, role="weight", blocks=1):
+        super().__init__()
+        self.cin, self.cout, self.role, self.blocks = cin, cout, role, blocks
+        self.weight = nn.Parameter(torch.empty(cout, cin))
+        self.bias = nn.Parameter(torch.empty(cout)) if bias else None
+
+
+def projection_layout(m):
+    """The layout C++ declares for Projection, declared here with torchinit.register_layout."""
+    bound = 1 / math.sqrt(m.cin)
+    return {"type": "Projection",
+            "params": {"weight": {"role": m.role,
+                                  "torch_default": "kaiming_uniform(a=2.23606797749979)",
+                                  "layout": {"blocks": m.blocks}},
+                       "bias": {"role": "bias", "torch_default": f"uniform(a={-bound}, b={bound})",
+                                "module_fans": [m.cin, m.cout // m.blocks]}}}
+
+
+torchinit.register_layout(Projection, projection_layout)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.qkv = Projection(d, 3 * d, blocks=3)
+        self.proj = Projection(d, d, role="residual_out")
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d, ratio=4):
+        super().__init__()
+        self.fc1 = Projection(d, ratio * d)
+        self.fc2 = Projection(ratio * d, d, role="residual_out")
+
+
+class TransformerBlock(nn.Module):  # src/nn/transformer_block.cpp
+    def __init__(self, d):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.attn = SelfAttention(d)
+        self.ln2 = nn.LayerNorm(d)
+        self.mlp = FeedForward(d)
+
+
+class GPT(nn.Module):  # gpt(vocab=96, context=32, width=64, depth=2, heads=4), src/nn/gpt.cpp
+    def __init__(self):
+        super().__init__()
+        self.tok_emb = nn.Embedding(96, 64)
+        self.pos_emb = nn.Embedding(32, 64)
+        self.layers = nn.Sequential(TransformerBlock(64), TransformerBlock(64))
+        self.norm = nn.LayerNorm(64)
+        self.head = Projection(64, 96, bias=False, role="readout")
+
+
+class ViT(nn.Module):  # vit(classes=10, width=64, depth=2, heads=4), src/nn/vit.cpp
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(1, 64, 4, stride=4)
+        self.pos_emb = nn.Embedding(49, 64)
+        self.layers = nn.Sequential(TransformerBlock(64), TransformerBlock(64))
+        self.norm = nn.LayerNorm(64)
+        self.head = Projection(64, 10, role="readout")
+
+
 MODELS = {
     "mlp(in=784, hidden=[256, 256], out=10, act=relu)": MLP,
     "convnet(in=3, channels=[32, 64], convs=2, classes=10, dims=2)": ConvNet,
@@ -80,6 +148,8 @@ MODELS = {
     "lstm(in=32, hidden=64, layers=2, out=10)": lambda: RecurrentNet("lstm"),
     "gru(in=32, hidden=64, layers=2, out=10)": lambda: RecurrentNet("gru"),
     "resnet(depth=18, classes=10, stem=cifar)": ResNet,
+    "gpt(vocab=96, context=32, width=64, depth=2, heads=4)": GPT,
+    "vit(classes=10, width=64, depth=2, heads=4)": ViT,
 }
 
 

@@ -1,0 +1,115 @@
+#include "torchinit/nn/transformer_block.h"
+
+#include <ATen/ops/gelu.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/triu.h>
+#include <c10/util/Exception.h>
+
+#include <cmath>
+#include <limits>
+#include <ostream>
+#include <utility>
+
+namespace torchinit::nn {
+namespace {
+
+void check_block_options(const TransformerBlockOptions& o, const char* who) {
+  TORCH_CHECK(o.width() > 0 && o.heads() > 0 && o.mlp_ratio() > 0, who,
+              ": expected width, heads and mlp_ratio > 0 (got ", o.width(), ", ", o.heads(), ", ",
+              o.mlp_ratio(), ")");
+  TORCH_CHECK(o.width() % o.heads() == 0, who, ": heads (", o.heads(), ") must divide width (",
+              o.width(), "); use a width that is a multiple of ", o.heads());
+}
+
+void check_block_input(const TransformerBlockOptions& o, const torch::Tensor& x, const char* who) {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == o.width(), who, ": expected input [batch, tokens, ",
+              o.width(), "] (got ", x.sizes(), ")");
+}
+
+}  // namespace
+
+TransformerBlockOptions::TransformerBlockOptions(int64_t width, int64_t heads)
+    : width_(width), heads_(heads) {}
+
+SelfAttentionImpl::SelfAttentionImpl(TransformerBlockOptions options)
+    : options(std::move(options)) {
+  reset();
+}
+
+void SelfAttentionImpl::reset() {
+  check_block_options(options, "torchinit::nn::SelfAttention");
+  const int64_t d = options.width();
+  qkv = register_module("qkv", Projection(ProjectionOptions(d, 3 * d).blocks(3)));
+  proj = register_module("proj", Projection(ProjectionOptions(d, d).role("residual_out")));
+}
+
+void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
+  stream << "torchinit::nn::SelfAttention(width=" << options.width()
+         << ", heads=" << options.heads() << ", causal=" << (options.causal() ? "true" : "false")
+         << ")";
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
+  check_block_input(options, x, "torchinit::nn::SelfAttention");
+  const int64_t b = x.size(0), t = x.size(1), d = options.width(), h = options.heads();
+  // [b, t, 3d] → 3 × [b, h, t, d/h]
+  const auto parts = qkv->forward(x).view({b, t, 3, h, d / h}).permute({2, 0, 3, 1, 4});
+  const torch::Tensor q = parts[0], k = parts[1], v = parts[2];
+  torch::Tensor scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(d / h));
+  if (options.causal()) {
+    const torch::Tensor future = at::triu(at::ones({t, t}, x.options().dtype(at::kBool)), 1);
+    scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+  }
+  const torch::Tensor out = at::matmul(at::softmax(scores, -1), v);  // [b, h, t, d/h]
+  return proj->forward(out.transpose(1, 2).reshape({b, t, d}));
+}
+
+FeedForwardImpl::FeedForwardImpl(TransformerBlockOptions options) : options(std::move(options)) {
+  reset();
+}
+
+void FeedForwardImpl::reset() {
+  check_block_options(options, "torchinit::nn::FeedForward");
+  const int64_t d = options.width(), hidden = options.mlp_ratio() * options.width();
+  fc1 = register_module("fc1", Projection(ProjectionOptions(d, hidden)));
+  fc2 = register_module("fc2", Projection(ProjectionOptions(hidden, d).role("residual_out")));
+}
+
+void FeedForwardImpl::pretty_print(std::ostream& stream) const {
+  stream << "torchinit::nn::FeedForward(width=" << options.width()
+         << ", hidden=" << options.mlp_ratio() * options.width() << ", act=gelu)";
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  return fc2->forward(at::gelu(fc1->forward(x)));
+}
+
+TransformerBlockImpl::TransformerBlockImpl(TransformerBlockOptions options)
+    : options(std::move(options)) {
+  reset();
+}
+
+void TransformerBlockImpl::reset() {
+  check_block_options(options, "torchinit::nn::TransformerBlock");
+  const int64_t d = options.width();
+  ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  attn = register_module("attn", SelfAttention(options));
+  ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  mlp = register_module("mlp", FeedForward(options));
+}
+
+void TransformerBlockImpl::pretty_print(std::ostream& stream) const {
+  stream << "torchinit::nn::TransformerBlock(width=" << options.width()
+         << ", heads=" << options.heads() << ", mlp_ratio=" << options.mlp_ratio()
+         << ", causal=" << (options.causal() ? "true" : "false") << ")";
+}
+
+torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& input) {
+  check_block_input(options, input, "torchinit::nn::TransformerBlock");
+  torch::Tensor x = input + attn->forward(ln1->forward(input));
+  return x + mlp->forward(ln2->forward(x));
+}
+
+}  // namespace torchinit::nn
