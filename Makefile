@@ -61,7 +61,7 @@ test-upstream-ci:
 	cmake --build --preset upstream -j $(JOBS) --target torchinit_tests \
 	  torchinit_reliability_tests torchinit_dist_tests torchinit_testing torchinit_ops
 	@echo "test-upstream-ci: LibTorch $(TORCH_VERSION): tests $(UPSTREAM_CI_TESTS) (all: make test TORCH=upstream)"
-	ctest --preset upstream -R '$(UPSTREAM_CI_TESTS)' -j $(JOBS)
+	TORCHINIT_NO_CLI=1 ctest --preset upstream -R '$(UPSTREAM_CI_TESTS)' -j $(JOBS)
 
 bench: deps
 	cmake --preset release -DTORCHINIT_BUILD_BENCH=ON
