@@ -18,7 +18,8 @@
 namespace torchinit::detail {
 namespace {
 
-enum class Shape { Uniform, Normal, TruncatedNormal };
+// CutNormal: N(0, std^2) cut at ±cutoff·std with no correction of the cut (OLMo, torchtitan).
+enum class Shape { Uniform, Normal, TruncatedNormal, CutNormal };
 
 // Keras/JAX: the std of N(0,1) truncated to [-2, 2]; dividing by it makes the post-truncation
 // std exact.
@@ -28,8 +29,12 @@ class VarianceScaling final : public ElementwiseInitializer {
  public:
   // std_of(fans) gives the target std; `gain` < 0 when the scheme has none.
   VarianceScaling(std::string who, Shape shape, std::function<double(const Fans&)> std_of,
-                  double gain)
-      : who_(std::move(who)), shape_(shape), std_of_(std::move(std_of)), gain_(gain) {}
+                  double gain, double cutoff = 0)
+      : who_(std::move(who)),
+        shape_(shape),
+        std_of_(std::move(std_of)),
+        gain_(gain),
+        cutoff_(cutoff) {}
 
   void validate(const ParamInfo& p) const override {
     if (p.module_fans) return;  // a bias inside a module: the module's weight lends its fans
@@ -49,6 +54,8 @@ class VarianceScaling final : public ElementwiseInitializer {
       case Shape::TruncatedNormal:
         return Distribution::truncated_normal(0, s / kTruncatedStd, -2 * s / kTruncatedStd,
                                               2 * s / kTruncatedStd);
+      case Shape::CutNormal:
+        return Distribution::truncated_normal(0, s, -cutoff_ * s, cutoff_ * s);
     }
     return Distribution::normal(0, s);
   }
@@ -61,6 +68,7 @@ class VarianceScaling final : public ElementwiseInitializer {
       case Shape::Normal:
         return normal_elements(0, d.param("std"));
       case Shape::TruncatedNormal:
+      case Shape::CutNormal:
         return trunc_normal_elements(0, d.param("std"), d.param("a"), d.param("b"));
     }
     return normal_elements(0, d.param("std"));
@@ -75,6 +83,7 @@ class VarianceScaling final : public ElementwiseInitializer {
         t.normal_(0, d.param("std"));
         return;
       case Shape::TruncatedNormal:
+      case Shape::CutNormal:
         make_trunc_normal(0, d.param("std"), d.param("a"), d.param("b"))->fill_torch(t, p);
         return;
     }
@@ -96,6 +105,7 @@ class VarianceScaling final : public ElementwiseInitializer {
   Shape shape_;
   std::function<double(const Fans&)> std_of_;
   double gain_;
+  double cutoff_;  // CutNormal only
 };
 
 int64_t fan_of(const Fans& f, const std::string& mode) {
@@ -146,6 +156,26 @@ std::shared_ptr<Initializer> variance_scaling(const Args& args) {
         return std::sqrt(scale / fan);
       },
       -1.0);
+}
+
+// N(0, s^2) with s = sqrt(scale/fan), cut at ±cutoff·s as OLMo's "mitchell" init and torchtitan
+// do (trunc_normal_ with a = -cutoff·s, b = cutoff·s). Unlike Keras's truncated_normal the cut is
+// not compensated, so the std after it is a little below s (0.9866 s at 3 s); theory says so.
+std::shared_ptr<Initializer> scaled_trunc_normal(const Args& args) {
+  const double scale = args.number("scale"), cutoff = args.number("cutoff");
+  args.check(std::isfinite(scale) && scale > 0, "scale", "scale must be a finite number > 0, got ",
+             scale);
+  args.check(std::isfinite(cutoff) && cutoff > 0, "cutoff",
+             "cutoff (in stds) must be a finite number > 0, got ", cutoff);
+  const std::string mode = args.choice("mode");
+  return std::make_shared<VarianceScaling>(
+      "scaled_trunc_normal", Shape::CutNormal,
+      [scale, mode](const Fans& f) {
+        const double fan =
+            mode == "fan_avg" ? (f.fan_in + f.fan_out) / 2.0 : double(fan_of(f, mode));
+        return std::sqrt(scale / fan);
+      },
+      -1.0, cutoff);
 }
 
 // Fixup (Zhang et al. 2019): He normal scaled by L^(-1/(2m-2)) for the layers of residual
@@ -227,6 +257,15 @@ void register_variance_scaling(Registry& r) {
           "N(0, s^2), s = gain/sqrt(fan_in) · L^(-1/(2m-2))",
           "Zhang et al. 2019, Fixup initialization: residual learning without normalization"},
          fixup});
+  r.add({"scaled_trunc_normal",
+         {},
+         {{"scale", ArgType::Number, "1", "target variance (before the cut) times fan"},
+          {"mode", ArgType::Choice, "fan_in", "which fan", {"fan_in", "fan_out", "fan_avg"}},
+          {"cutoff", ArgType::Number, "3", "the cut, in stds"}},
+         {"Fan-scaled normal cut at ±cutoff std without rescaling (OLMo, torchtitan).",
+          "N(0, s^2) on [-c s, c s], s = sqrt(scale/fan)",
+          "Groeneveld et al. 2024, OLMo (the \"mitchell\" init); torchtitan"},
+         scaled_trunc_normal});
   r.add({"variance_scaling",
          {},
          {{"scale", ArgType::Number, "1", "target variance times fan"},

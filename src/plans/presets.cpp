@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "torchinit/plan.h"
 
@@ -28,10 +30,30 @@ void residual_out_and_readout(Plan& p, const std::string& residual_out,
   p.rule(":residual_out", residual_out).rule(":readout", readout);
 }
 
+// Depth presets scale each block's residual outputs by its index i: rules for the residual
+// projections of torchinit's Transformers (and HF/torchtitan-style `layers.<i>.` paths), one per
+// block, for i < layers. A model with more blocks than `layers`, or residual projections at other
+// paths, finds no rule for them (an error in strict mode, never a silent default).
+void per_block_residual_out(Plan& p, int64_t layers,
+                            const std::function<std::string(int64_t)>& spec_of_block) {
+  for (int64_t i = 0; i < layers; ++i) {
+    const std::string spec = spec_of_block(i);
+    p.rule(fmt::format("layers.{}.attn.proj.weight", i), spec)
+        .rule(fmt::format("layers.{}.mlp.fc2.weight", i), spec);
+  }
+}
+
+void require_layers(std::string_view name, int64_t layers) {
+  TORCH_CHECK(layers > 0, "torchinit::Plan::preset: ", name,
+              " needs the number of transformer layers (Plan::preset(\"", name,
+              "\", layers)) to scale residual projections");
+}
+
 }  // namespace
 
 std::vector<std::string> Plan::presets() {
-  return {"torch_default", "he", "xavier", "lecun_selu", "orthogonal_rnn", "resnet", "gpt2"};
+  return {"torch_default", "he",   "xavier",         "lecun_selu", "orthogonal_rnn",
+          "resnet",        "gpt2", "megatron_depth", "gpt_neox",   "olmo_mitchell"};
 }
 
 Plan Plan::preset(std::string_view name, int64_t layers) {
@@ -73,9 +95,7 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
         .rule("layer*.bn2.weight", "zeros")
         .rule("*", "torch_default");
   } else if (name == "gpt2") {
-    TORCH_CHECK(layers > 0,
-                "torchinit::Plan::preset: gpt2 needs the number of transformer "
-                "layers (Plan::preset(\"gpt2\", layers)) to scale residual projections");
+    require_layers(name, layers);
     // Radford et al. 2019: N(0, 0.02), residual projections N(0, 0.02/sqrt(2·layers)).
     const std::string residual =
         fmt::format("normal(std={})", 0.02 / std::sqrt(2.0 * double(layers)));
@@ -86,6 +106,51 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
         .rule(":weight", "normal(std=0.02)")
         .rule(":bias", "zeros");
     residual_out_and_readout(p, residual, "normal(std=0.02)");
+  } else if (name == "megatron_depth") {
+    // Depth-scaled residual init by block index (Megatron-LM's scaled init, Shoeybi et al. 2019,
+    // as torchtitan's depth_init and OLMo-core's llama_depth apply it): N(0, 0.02) everywhere,
+    // block i's residual projections N(0, 0.02/sqrt(2(i+1))).
+    require_layers(name, layers);
+    per_block_residual_out(p, layers, [](int64_t i) {
+      return fmt::format("normal(std={})", 0.02 / std::sqrt(2.0 * double(i + 1)));
+    });
+    norms_and_embeddings(p, "normal(std=0.02)");
+    p.rule(":input", "normal(std=0.02)")
+        .rule(":recurrent", "normal(std=0.02)")
+        .rule(":weight", "normal(std=0.02)")
+        .rule(":bias", "zeros")
+        .rule(":readout", "normal(std=0.02)");
+  } else if (name == "gpt_neox") {
+    // GPT-NeoX (Black et al. 2022): small_init N(0, 2/(5d)) (Nguyen & Salazar 2019,
+    // "Transformers without tears") for embeddings and weights, wang_init N(0, (2/(L sqrt(d)))^2)
+    // (Wang & Komatsuzaki 2021, GPT-J) for residual projections; d = the width they read from or
+    // write to: fan_in for small_init, fan_out (the residual width) for wang_init.
+    require_layers(name, layers);
+    const std::string small_init = "variance_scaling(scale=0.4, distribution=untruncated_normal)";
+    const std::string wang_init =
+        fmt::format("variance_scaling(scale={}, mode=fan_out, distribution=untruncated_normal)",
+                    4.0 / (double(layers) * double(layers)));
+    norms_and_embeddings(p, small_init.c_str());
+    p.rule(":input", small_init)
+        .rule(":recurrent", small_init)
+        .rule(":weight", small_init)
+        .rule(":bias", "zeros");
+    residual_out_and_readout(p, wang_init, small_init);
+  } else if (name == "olmo_mitchell") {
+    // OLMo's "mitchell" init (Groeneveld et al. 2024): every weight and embedding N(0, 1/fan_in)
+    // cut at ±3 std; block i's residual projections N(0, 1/(2 (i+1) fan_in)) cut at ±3 std
+    // (fan_in: d for attention's output, the MLP's hidden width for its second layer).
+    require_layers(name, layers);
+    const std::string fan_in = "scaled_trunc_normal(cutoff=3)";
+    per_block_residual_out(p, layers, [](int64_t i) {
+      return fmt::format("scaled_trunc_normal(scale={}, cutoff=3)", 1.0 / (2.0 * double(i + 1)));
+    });
+    norms_and_embeddings(p, fan_in.c_str());
+    p.rule(":input", fan_in)
+        .rule(":recurrent", fan_in)
+        .rule(":weight", fan_in)
+        .rule(":bias", "zeros")
+        .rule(":readout", fan_in);
   } else {
     std::vector<std::string> names = presets();
     TORCH_CHECK(false, "torchinit::Plan::preset: unknown preset '", name, "';",

@@ -47,6 +47,7 @@ const std::map<std::string, std::vector<ShardCase>>& shard_cases() {
       {"normal", {{"normal(mean=1, std=2)", {37, 23}}, {"normal", {101}}}},
       {"ones", {{"ones", {11, 7}}}},
       {"orthogonal", {{"orthogonal(gain=relu)", {37, 23}}, {"orthogonal", {23, 37}}}},
+      {"scaled_trunc_normal", {{"scaled_trunc_normal(scale=2, mode=fan_avg)", {37, 23, 3}}}},
       {"sparse", {{"sparse(sparsity=0.3)", {37, 23}}}},
       {"trunc_normal", {{"trunc_normal(std=0.02, a=-0.04, b=0.04)", {37, 23}}}},
       {"uniform", {{"uniform(a=-1, b=3)", {37, 23}}}},

@@ -566,6 +566,7 @@ TEST(Matrix, RanksAcceptedOrRejectedWithTheContract) {
       {"normal", "0124"},
       {"ones", "0124"},
       {"orthogonal", "24"},
+      {"scaled_trunc_normal", "24"},
       {"sparse", "2"},
       {"trunc_normal", "0124"},
       {"uniform", "0124"},

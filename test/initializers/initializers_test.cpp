@@ -172,6 +172,14 @@ std::vector<InitCase> init_cases() {
          const double sd = std::sqrt(1.0 / fans_of(s).in) / kKerasTruncatedStd;
          return Distribution::truncated_normal(0, sd, -2 * sd, 2 * sd);
        }},
+      {"scaled_trunc_normal",
+       "scaled_trunc_normal(scale=0.5, mode=fan_out, cutoff=3)",
+       {kConv, kSquare},
+       [](const Shape& s) {
+         // OLMo/torchtitan: std sqrt(scale/fan), cut at ±3 std, not rescaled.
+         const double sd = std::sqrt(0.5 / fans_of(s).out);
+         return Distribution::truncated_normal(0, sd, -3 * sd, 3 * sd);
+       }},
       {"orthogonal",
        "orthogonal",
        {kConv, kSquare, {300, 100}, {128, 4, 3}},

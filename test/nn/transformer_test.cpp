@@ -108,6 +108,60 @@ TEST(Transformers, EveryPresetAppliesAndPassesItsCheck) {
   }
 }
 
+// The depth presets against their papers' formulas, row by row, on a 3-block GPT of width 64
+// (MLP hidden width 256).
+TEST(TransformerPresets, DepthPresetsFollowTheirFormulas) {
+  const char* spec = "gpt(vocab=96, context=32, width=64, depth=3, heads=4)";
+  auto lm = make(spec);
+  const auto std_of = [](const Report& r, const std::string& path) {
+    return r.at(path).theory.std();
+  };
+  // Megatron-style depth init: N(0, 0.02), block i's residual outputs 0.02/sqrt(2(i+1)).
+  const Report megatron = Plan::preset("megatron_depth", 3).explain(lm);
+  for (int i = 0; i < 3; ++i) {
+    const double want = 0.02 / std::sqrt(2.0 * (i + 1));
+    EXPECT_NEAR(std_of(megatron, "layers." + std::to_string(i) + ".attn.proj.weight"), want, 1e-15);
+    EXPECT_NEAR(std_of(megatron, "layers." + std::to_string(i) + ".mlp.fc2.weight"), want, 1e-15);
+  }
+  EXPECT_NEAR(std_of(megatron, "layers.1.attn.qkv.weight"), 0.02, 1e-15);
+  EXPECT_NEAR(std_of(megatron, "head.weight"), 0.02, 1e-15);
+  // GPT-NeoX: small_init sqrt(2/(5d)), wang_init 2/(L sqrt(d)) on residual outputs, d = 64.
+  const Report neox = Plan::preset("gpt_neox", 3).explain(lm);
+  const double small = std::sqrt(2.0 / (5 * 64)), wang = 2.0 / (3 * std::sqrt(64.0));
+  for (const char* p :
+       {"tok_emb.weight", "layers.0.attn.qkv.weight", "layers.2.mlp.fc1.weight", "head.weight"})
+    EXPECT_NEAR(std_of(neox, p), small, 1e-15) << p;
+  for (const char* p : {"layers.0.attn.proj.weight", "layers.2.mlp.fc2.weight"})
+    EXPECT_NEAR(std_of(neox, p), wang, 1e-15) << p;
+  // OLMo mitchell: N(0, 1/fan_in) cut at ±3 std; residual outputs of block i 1/(2 (i+1) fan_in).
+  const Report olmo = Plan::preset("olmo_mitchell", 3).explain(lm);
+  const auto param = [&](const std::string& path, const char* name) {
+    return olmo.at(path).theory.param(name);
+  };
+  EXPECT_NEAR(param("layers.0.attn.qkv.weight", "std"), 1 / std::sqrt(64.0), 1e-15);
+  EXPECT_NEAR(param("layers.0.attn.qkv.weight", "b"), 3 / std::sqrt(64.0), 1e-15);
+  EXPECT_NEAR(param("tok_emb.weight", "std"), 1 / std::sqrt(64.0), 1e-15);
+  for (int i = 0; i < 3; ++i) {
+    const std::string block = "layers." + std::to_string(i);
+    EXPECT_NEAR(param(block + ".attn.proj.weight", "std"), 1 / std::sqrt(2.0 * 64 * (i + 1)),
+                1e-15);
+    EXPECT_NEAR(param(block + ".mlp.fc2.weight", "std"), 1 / std::sqrt(2.0 * 256 * (i + 1)), 1e-15);
+  }
+  // The cut at 3 std is not compensated: the std after it is 0.9866 of the parameter.
+  EXPECT_NEAR(
+      olmo.at("layers.0.mlp.fc1.weight").theory.std() / param("layers.0.mlp.fc1.weight", "std"),
+      0.98658, 1e-5);
+}
+
+TEST(TransformerPresets, DepthPresetsRefuseModelsDeeperThanToldOrNoDepth) {
+  auto lm = make("gpt(vocab=96, context=32, width=64, depth=3, heads=4)");
+  // Block 2's residual projections have no rule: an error, not a silent default.
+  EXPECT_THAT(error_of([&] { Plan::preset("megatron_depth", 2).apply(lm); }),
+              HasSubstr("layers.2.attn.proj.weight"));
+  for (const char* name : {"megatron_depth", "gpt_neox", "olmo_mitchell"})
+    EXPECT_THAT(error_of([&] { Plan::preset(name); }), HasSubstr("number of transformer layers"));
+}
+
 TEST(Transformers, TiedHeadIsTheTokenEmbedding) {
   auto lm = make("gpt(vocab=96, context=32, width=64, depth=1, heads=4, tied=true)");
   const auto params = lm.ptr()->named_parameters();
