@@ -3,14 +3,14 @@
 #include <ATen/ops/randperm.h>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <unordered_map>
 #include <vector>
 
 #include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
+#include "random/permutation.h"
 #include "torchinit/registry.h"
 
 namespace torchinit::detail {
@@ -25,20 +25,48 @@ class Sparse final : public Initializer {
   Distribution theory(const ParamInfo& p) const override {
     return Distribution::sparse(p.shape[0], p.shape[1], zeros_per_column(p), std_);
   }
+  // N(0, std^2) everywhere, then in column c the rows r with pi_c(r) < zeros are zeroed, pi_c a
+  // pseudo-random permutation of the rows keyed by (seed, key, c): exactly `zeros` zeros per
+  // column, a (pseudo-)uniform subset, and each element's fate computable on its own.
   void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
     parallel_fill(
         t, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, std_); });
     const int64_t rows = p.shape[0], cols = p.shape[1], zeros = zeros_per_column(p);
     if (zeros == 0) return;
-    // Per column, zero the rows with the smallest mask keys: a uniform random subset that
-    // depends on (seed, key, element index) only.
-    std::vector<uint32_t> keys(rows * cols);
-    at::parallel_for(0, rows * cols, kGrain,
-                     [&](int64_t b, int64_t e) { fill_bits(keys.data() + b, b, e - b, s, kMask); });
-    if (t.scalar_type() == at::kFloat) {
-      zero_smallest_keys(t.data_ptr<float>(), keys, rows, cols, zeros);
-    } else {
-      zero_smallest_keys(t.data_ptr<double>(), keys, rows, cols, zeros);
+    const ZeroAt zero(t);
+    at::parallel_for(0, cols, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const Permutation pi(rows, s, static_cast<uint64_t>(c), kMask);
+        for (int64_t r = 0; r < rows; ++r)
+          if (pi(r) < zeros) zero(r * cols + c);
+      }
+    });
+  }
+  // A shard: its own elements' values and fates, nothing else (shard-sized work and memory).
+  void fill_runs(at::Tensor& out, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream& s) const override {
+    const int64_t rows = p.shape[0], cols = p.shape[1], zeros = zeros_per_column(p);
+    int64_t pos = 0;
+    for (const auto& run : runs) {
+      if (out.scalar_type() == at::kFloat) {
+        fill_normal(out.data_ptr<float>() + pos, run.first, run.count, s, 0, std_);
+      } else {
+        fill_normal(out.data_ptr<double>() + pos, run.first, run.count, s, 0, std_);
+      }
+      pos += run.count;
+    }
+    if (zeros == 0) return;
+    const ZeroAt zero(out);
+    std::unordered_map<int64_t, Permutation> by_column;
+    pos = 0;
+    for (const auto& run : runs) {
+      for (int64_t e = run.first; e < run.first + run.count; ++e, ++pos) {
+        const int64_t c = e % cols;
+        auto it = by_column.find(c);
+        if (it == by_column.end())
+          it = by_column.emplace(c, Permutation(rows, s, static_cast<uint64_t>(c), kMask)).first;
+        if (it->second(e / cols) < zeros) zero(pos);
+      }
     }
   }
   // torch.nn.init.sparse_'s algorithm and generator calls: a randperm of the rows per column.
@@ -52,20 +80,21 @@ class Sparse final : public Initializer {
   }
 
  private:
-  template <typename T>
-  static void zero_smallest_keys(T* data, const std::vector<uint32_t>& keys, int64_t rows,
-                                 int64_t cols, int64_t zeros) {
-    at::parallel_for(0, cols, 1, [&](int64_t c0, int64_t c1) {
-      std::vector<int64_t> order(rows);
-      for (int64_t c = c0; c < c1; ++c) {
-        std::iota(order.begin(), order.end(), 0);
-        auto key = [&](int64_t r) { return std::make_pair(keys[r * cols + c], r); };
-        std::nth_element(order.begin(), order.begin() + (zeros - 1), order.end(),
-                         [&](int64_t x, int64_t y) { return key(x) < key(y); });
-        for (int64_t i = 0; i < zeros; ++i) data[order[i] * cols + c] = T(0);
+  // Writes 0 at flat index i of a contiguous float32 or float64 tensor.
+  struct ZeroAt {
+    explicit ZeroAt(at::Tensor& t)
+        : f(t.scalar_type() == at::kFloat ? t.data_ptr<float>() : nullptr),
+          d(f ? nullptr : t.data_ptr<double>()) {}
+    void operator()(int64_t i) const {
+      if (f) {
+        f[i] = 0;
+      } else {
+        d[i] = 0;
       }
-    });
-  }
+    }
+    float* f;
+    double* d;
+  };
   int64_t zeros_per_column(const ParamInfo& p) const {
     return static_cast<int64_t>(std::ceil(sparsity_ * double(p.shape[0])));
   }

@@ -180,6 +180,32 @@ TEST(Shard, ElementWiseSlicesOfAHugeParameterNeedOnlyShardMemory) {
   }
 }
 
+// sparse decides each element's fate on its own (a keyed permutation of the rows per column), so
+// a shard of a parameter of 2^40 elements takes the shard's memory and time; and across the
+// shards of one column, exactly ceil(sparsity · rows) of its elements are zero.
+TEST(Shard, SparseSlicesOfAHugeParameterNeedOnlyShardMemory) {
+  const int64_t n = int64_t(1) << 20;
+  at::Tensor box = at::empty({3, 5});
+  torchinit::init_shard_(box, "sparse(sparsity=0.5)", Shape{n, n},
+                         Slice::box({{n - 3, n}, {7, 12}}), InitOptions().seed(9).key("huge"));
+  EXPECT_TRUE(box.isfinite().all().item<bool>());
+  // One column of 1000 rows, cut into 7 uneven row shards: 500 zeros in all, bitwise the column
+  // of the full init.
+  const Shape tall{1000, 3};
+  at::Tensor full = at::empty(tall);
+  torchinit::init_(full, "sparse(sparsity=0.5)", InitOptions().seed(4).key("tall"));
+  int64_t zeros = 0;
+  for (const auto& [b, e] : std::vector<std::pair<int64_t, int64_t>>{
+           {0, 1}, {1, 98}, {98, 400}, {400, 401}, {401, 733}, {733, 999}, {999, 1000}}) {
+    at::Tensor part = at::empty({e - b, 1});
+    torchinit::init_shard_(part, "sparse(sparsity=0.5)", tall, Slice::box({{b, e}, {1, 2}}),
+                           InitOptions().seed(4).key("tall"));
+    EXPECT_TRUE(same_bytes(part, full.slice(0, b, e).slice(1, 1, 2).contiguous())) << b;
+    zeros += part.eq(0).sum().item<int64_t>();
+  }
+  EXPECT_EQ(zeros, 500);
+}
+
 // Bad slices and shards: the message names the argument and the fix; the shard is unchanged.
 TEST(Shard, ErrorsNameTheArgumentAndLeaveTheShardUnchanged) {
   struct Bad {

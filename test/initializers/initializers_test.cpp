@@ -25,6 +25,7 @@
 #include "torchinit/distribution.h"
 #include "torchinit/init.h"
 #include "torchinit/registry.h"
+#include "torchinit/stats.h"
 
 namespace {
 
@@ -701,6 +702,31 @@ TEST(Determinism, WithoutSeedLibTorchManualSeedReproduces) {
   const uint64_t s2 = torchinit::resolve_seed(InitOptions());
   EXPECT_EQ(s1, s2);
   EXPECT_EQ(torchinit::resolve_seed(InitOptions().seed(17)), 17u);
+}
+
+}  // namespace
+
+namespace {
+
+// sparse's zero rows per column come from a keyed permutation of the rows: every row must be
+// zero in about the same number of columns. With k of R rows zero per column, drawn uniformly,
+// n_r (columns where row r is zero) has mean C k/R and Var C p(1-p), p = k/R, with covariance
+// -C p(1-p)/(R-1) between rows, so T = (R-1)/(R-k) · sum_r (n_r - C p)^2 / (C p) ~ chi^2(R-1).
+TEST(Sparse, EveryRowIsZeroEquallyOftenAcrossColumns) {
+  const int64_t rows = 16, cols = 40000;
+  const int64_t k = 4;  // ceil(0.25 · 16) zeros per column
+  at::Tensor w = at::empty({rows, cols});
+  torchinit::init_(w, "sparse(sparsity=0.25)", InitOptions().seed(12).key("sparse.rows"));
+  const at::Tensor per_row = w.eq(0).sum(1);
+  const double p = double(k) / rows, expected = cols * p;
+  const double scale = std::sqrt(double(rows - 1) / double(rows - k));
+  std::vector<double> observed, want(rows, expected);
+  for (int64_t r = 0; r < rows; ++r)
+    observed.push_back(expected + (per_row[r].item<double>() - expected) * scale);
+  const auto x2 = torchinit::stats::chi_square(observed, want);
+  EXPECT_EQ(x2.df, rows - 1);
+  EXPECT_GT(x2.p_value, 1e-6) << "T = " << x2.statistic;  // alpha = 1e-6
+  EXPECT_EQ(w.eq(0).sum().item<int64_t>(), k * cols);
 }
 
 }  // namespace
