@@ -4,8 +4,10 @@
 // bias_hh: give chrono to one and zeros to the other.
 #include <ATen/ops/empty.h>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #include "checks/structure_check.h"
 #include "initializers/builtins.h"
@@ -35,6 +37,16 @@ class Chrono final : public Initializer {
     });
     place(t, log_u);
   }
+  // A shard: element e of gate e / h is ±ln u_(e mod h) or 0, with u_j element j of the stream as
+  // in fill(), so only the shard's own elements are computed.
+  void fill_runs(at::Tensor& out, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream& s) const override {
+    if (out.scalar_type() == at::kFloat) {
+      fill_runs_typed(out.data_ptr<float>(), runs, p.shape[0] / 4, s);
+    } else {
+      fill_runs_typed(out.data_ptr<double>(), runs, p.shape[0] / 4, s);
+    }
+  }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     at::Tensor u = at::empty({p.shape[0] / 4}, t.options());
     u.uniform_(1.0, t_max_ - 1);
@@ -42,6 +54,27 @@ class Chrono final : public Initializer {
   }
 
  private:
+  template <typename T>
+  void fill_runs_typed(T* out, const std::vector<ElementRun>& runs, int64_t h,
+                       const Stream& s) const {
+    for (const auto& run : runs) {
+      for (int64_t e = run.first; e < run.first + run.count;) {
+        const int64_t gate = e / h, end = std::min(run.first + run.count, (gate + 1) * h);
+        const int64_t n = end - e;
+        if (gate >= 2) {
+          std::fill(out, out + n, T(0));
+        } else {
+          fill_uniform(out, e - gate * h, n, s, 1.0, t_max_ - 1);
+          for (int64_t i = 0; i < n; ++i) {
+            const T log_u = static_cast<T>(std::log(double(out[i])));
+            out[i] = gate == 0 ? -log_u : log_u;
+          }
+        }
+        out += n;
+        e = end;
+      }
+    }
+  }
   // Gates i, f, g, o (PyTorch's order): -ln u, ln u, 0, 0.
   static void place(at::Tensor& t, const at::Tensor& log_u) {
     const int64_t h = log_u.size(0);

@@ -4,7 +4,9 @@
 // bias_hh: give this to one of them and zeros to the other.
 #include <ATen/ops/zeros.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "checks/structure_check.h"
 #include "initializers/builtins.h"
@@ -32,6 +34,20 @@ class ForgetGateBias final : public Initializer {
     return Distribution::block_constant(values);
   }
   void fill(at::Tensor& t, const ParamInfo& p, const Stream&) const override { fill_torch(t, p); }
+  // A shard: each element's gate gives its value, nothing else is computed.
+  void fill_runs(at::Tensor& out, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream&) const override {
+    const int64_t hidden = p.shape[0] / kGates;
+    int64_t pos = 0;
+    for (const auto& run : runs) {
+      for (int64_t e = run.first; e < run.first + run.count;) {
+        const int64_t gate = e / hidden, end = std::min(run.first + run.count, (gate + 1) * hidden);
+        out.view({-1}).narrow(0, pos, end - e).fill_(gate == kForget ? value_ : 0.0);
+        pos += end - e;
+        e = end;
+      }
+    }
+  }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     const int64_t hidden = p.shape[0] / kGates;
     t.zero_();

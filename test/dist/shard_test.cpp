@@ -206,6 +206,36 @@ TEST(Shard, SparseSlicesOfAHugeParameterNeedOnlyShardMemory) {
   EXPECT_EQ(zeros, 500);
 }
 
+// LSTM bias schemes compute only the shard's elements: a slice across the gate boundaries of a
+// bias of 4·2^30 elements, checked against the formulas (chrono: gate i = -ln u_j, gate f = ln u_j
+// with u_j element j of the stream; forget_gate_bias: value on gate f only).
+TEST(Shard, LstmBiasSlicesOfAHugeParameterNeedOnlyShardMemory) {
+  const int64_t h = int64_t(1) << 30;
+  const torchinit::Stream stream(3, torchinit::hash_key("lstm.bias_ih_l0"));
+  for (const int64_t gate : {0, 1, 2, 3}) {
+    at::Tensor chrono = at::empty({4});
+    // The last 2 elements of a gate and the first 2 of the next (the last 4 for gate o).
+    const int64_t first = std::min(gate * h + h - 2, 4 * h - 4);
+    torchinit::init_shard_(chrono, "chrono(t_max=100)", Shape{4 * h},
+                           Slice::dim(0, first, first + 4),
+                           InitOptions().seed(3).key("lstm.bias_ih_l0"));
+    at::Tensor fgb = at::empty({4});
+    torchinit::init_shard_(fgb, "forget_gate_bias(value=1)", Shape{4 * h},
+                           Slice::dim(0, first, first + 4), InitOptions().seed(3).key("b"));
+    for (int64_t k = 0; k < 4; ++k) {
+      const int64_t e = first + k, g = e / h, j = e % h;
+      float u = 0;
+      torchinit::fill_uniform(&u, j, 1, stream, 1.0, 99.0);
+      const float log_u = static_cast<float>(std::log(double(u)));
+      const float want = g == 0 ? -log_u : g == 1 ? log_u : 0.0f;
+      EXPECT_EQ(torchinit::testutil::float_bits(chrono[k].item<float>()),
+                torchinit::testutil::float_bits(want))
+          << "element " << e;
+      EXPECT_EQ(fgb[k].item<float>(), g == 1 ? 1.0f : 0.0f) << "element " << e;
+    }
+  }
+}
+
 // Bad slices and shards: the message names the argument and the fix; the shard is unchanged.
 TEST(Shard, ErrorsNameTheArgumentAndLeaveTheShardUnchanged) {
   struct Bad {
