@@ -112,6 +112,33 @@ class Plan:
                                                        backend)
         return _report(data)
 
+    def apply_sharded(self, module, shards, seed=None, strict=True):
+        """Plan.apply for a module whose parameters are shards: ``shards`` maps parameter paths
+        to ``(full_shape, torchinit.Slice)``, and each such parameter holds that slice of its
+        full parameter. Fans, roles, gate blocks and stream keys come from the full parameters,
+        so every rank's shards get exactly the bytes apply() gives the full model; parameters
+        not in ``shards`` are held whole. The module's hyperparameters (in_features, hidden
+        size, ...) must be the full model's. Give every rank the same seed.
+        """
+        from .shard import Slice
+
+        modules, tensors = describe_tree(module)
+        description = json.loads(modules)
+        encoded = {}
+        for path, (full_shape, slice) in shards.items():
+            if not isinstance(slice, Slice):
+                raise TypeError(f"torchinit.Plan.apply_sharded: shards[{path!r}] must be "
+                                "(full_shape, torchinit.Slice)")
+            encoded[path] = {"full_shape": [int(n) for n in full_shape],
+                             "slice": slice._encoded, "flat": slice._flat}
+        for param in description["params"]:  # described with the full shapes
+            if param["path"] in encoded:
+                param["shape"] = encoded[param["path"]]["full_shape"]
+        with torch.no_grad():
+            data = _op("plan_apply_", tensors, json.dumps(description), *self._args(), seed,
+                       strict, "philox", json.dumps(encoded))
+        return _report(data)
+
     def check(self, module, alpha=1e-6, strict=True):
         """Every parameter against its row's theory, family-wise at ``alpha`` (a dict)."""
         modules, tensors = describe_tree(module)

@@ -163,11 +163,41 @@ std::string plan_explain_op(std::vector<at::Tensor> params, std::string modules,
                                                apply_options(c10::nullopt, strict)));
 }
 
+// The ShardMap that Plan.apply_sharded encodes as JSON: {path: {"full_shape": [...], "slice":
+// [...], "flat": bool}}, the slice as init_shard_'s.
+torchinit::ShardMap shards_of(const std::string& text) {
+  constexpr const char* who = "torchinit.Plan.apply_sharded: ";
+  torchinit::ShardMap out;
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    TORCH_CHECK(false, who, "shards: invalid JSON: ", e.what());
+  }
+  TORCH_CHECK(doc.is_object(), who, "shards must map paths to {full_shape, slice, flat}");
+  for (const auto& [path, entry] : doc.items()) {
+    TORCH_CHECK(entry.is_object() && entry.contains("full_shape") && entry.contains("slice"), who,
+                path, ": expected {\"full_shape\": [...], \"slice\": [...], \"flat\": bool}");
+    const bool flat = entry.value("flat", false);
+    out[path] =
+        torchinit::ParamShard{entry.at("full_shape").get<std::vector<int64_t>>(),
+                              slice_of(entry.at("slice").get<std::vector<int64_t>>(), flat)};
+  }
+  return out;
+}
+
 // plan_apply_(Tensor(a!)[] params, str modules, str plan, str preset, int layers, int? seed,
-// bool strict, str backend) -> str: writes every parameter, returns the Report.
+// bool strict, str backend, str shards) -> str: writes every parameter, returns the Report.
+// With shards, the parameters it names are shards of the described (full) parameters.
 std::string plan_apply_op(at::TensorList params, std::string modules, std::string plan,
                           std::string preset, int64_t layers, c10::optional<int64_t> seed,
-                          bool strict, std::string backend) {
+                          bool strict, std::string backend, std::string shards) {
+  if (!shards.empty()) {
+    const torchinit::ShardMap map = shards_of(shards);
+    return report_json(torchinit::apply_sharded_params(
+        plan_of(plan, preset, layers), torchinit::params_from_json(modules, params.vec(), map), map,
+        apply_options(seed, strict, backend)));
+  }
   return report_json(torchinit::apply_params(plan_of(plan, preset, layers),
                                              torchinit::params_from_json(modules, params.vec()),
                                              apply_options(seed, strict, backend)));
@@ -176,8 +206,14 @@ std::string plan_apply_op(at::TensorList params, std::string modules, std::strin
 // Meta kernel: the plan resolved and validated against the shapes, nothing written.
 std::string plan_apply_meta(at::TensorList params, std::string modules, std::string plan,
                             std::string preset, int64_t layers, c10::optional<int64_t>, bool strict,
-                            std::string backend) {
+                            std::string backend, std::string shards) {
   (void)backend_of(backend, "torchinit.Plan.apply");
+  if (!shards.empty()) {
+    const torchinit::ShardMap map = shards_of(shards);
+    return report_json(torchinit::explain_params(
+        plan_of(plan, preset, layers), torchinit::params_from_json(modules, params.vec(), map),
+        apply_options(c10::nullopt, strict)));
+  }
   return plan_explain_op(params.vec(), std::move(modules), std::move(plan), std::move(preset),
                          layers, strict);
 }
@@ -283,7 +319,7 @@ TORCH_LIBRARY(torchinit, m) {
       &plan_check_op);
   m.def(
       "plan_apply_(Tensor(a!)[] params, str modules, str plan, str preset=\"\", int layers=0, "
-      "int? seed=None, bool strict=True, str backend=\"philox\") -> str");
+      "int? seed=None, bool strict=True, str backend=\"philox\", str shards=\"\") -> str");
 }
 
 // Every device with storage (torchinit::init_ handles the device), and Meta without data.

@@ -14,6 +14,7 @@
 #include "plans/resolve.h"
 #include "plans/tied_params.h"
 #include "torchinit/plan.h"
+#include "torchinit/plan_params.h"
 #include "torchinit/shard.h"
 #include "torchinit/spec.h"
 
@@ -53,14 +54,87 @@ std::optional<BlockPart> block_part(const at::Tensor& shard, const ParamInfo& fu
   return BlockPart{Slice::box(box), shard.narrow(0, shard_lo, hi - lo)};
 }
 
+// c10::Error unless `tensor` has the shape of its shard `shard` (a flat shard: its numel, and
+// contiguous).
+void check_shard_fits(const char* who, const std::string& path, const at::Tensor& tensor,
+                      const ParamShard& shard) {
+  const std::vector<int64_t> want = shard.slice.shard_shape(shard.full_shape, who);
+  const bool fits =
+      shard.slice.is_flat() ? tensor.numel() == want[0] : tensor.sizes().vec() == want;
+  TORCH_CHECK(fits, who, ": parameter ", path, " has shape ",
+              fmt::format("[{}]", fmt::join(tensor.sizes(), ", ")), ", but its shard ",
+              shard.slice.str(), " of the full shape ",
+              fmt::format("[{}]", fmt::join(shard.full_shape, ", ")), " has shape ",
+              fmt::format("[{}]", fmt::join(want, ", ")),
+              "; fix the ShardMap entry or the module's parameter. No parameter was changed.");
+  TORCH_CHECK(!shard.slice.is_flat() || tensor.is_contiguous(), who, ": the flat shard ", path,
+              " must be contiguous; make the parameter contiguous");
+}
+
+void check_backend(const char* who, const ApplyOptions& options) {
+  TORCH_CHECK(options.backend() == Backend::Philox, who,
+              ": needs Backend::Philox (LibTorch's generator cannot produce one slice of a "
+              "tensor); drop .backend(Backend::Torch)");
+}
+
 }  // namespace
+
+Report apply_sharded_params(const Plan& plan, std::vector<ModuleParam> params,
+                            const ShardMap& shards, const ApplyOptions& options) {
+  constexpr const char* who = "torchinit::apply_sharded_params";
+  check_backend(who, options);
+  std::map<std::string, size_t> index;
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < params.size(); ++i) {
+    index.emplace(params[i].info.path, i);
+    paths.push_back(params[i].info.path);
+  }
+  for (const auto& [path, shard] : shards) {
+    const auto it = index.find(path);
+    TORCH_CHECK(it != index.end(), who, ": the ShardMap names ", path,
+                ", which is not among the parameters;", did_you_mean(path, paths),
+                " No parameter was changed.");
+    const ModuleParam& mp = params[it->second];
+    TORCH_CHECK(shard.full_shape == mp.info.shape, who, ": the ShardMap gives ", path,
+                " the full shape ", fmt::format("[{}]", fmt::join(shard.full_shape, ", ")),
+                ", but it is described as ", mp.info.shape_str(),
+                "; describe the full parameter. No parameter was changed.");
+    check_shard_fits(who, path, mp.tensor, shard);
+  }
+  Report report;
+  const std::vector<Planned> planned = resolve(plan, std::move(params), options, report);
+  const uint64_t seed = resolve_seed(InitOptions().seed(options.seed()));
+  report.set_seed(seed);
+  at::NoGradGuard no_grad;
+  for (const auto& p : planned) {
+    if (!p.init) continue;
+    const ParamInfo& info = p.param.info;
+    // The shard of this tensor, named by its canonical path or by one of its aliases.
+    Slice slice = Slice::all();
+    if (const auto it = shards.find(info.path); it != shards.end()) slice = it->second.slice;
+    for (const auto& alias : p.aliases)
+      if (const auto it = shards.find(alias); it != shards.end()) slice = it->second.slice;
+    const int64_t blocks = info.layout.blocks;
+    if (blocks == 1) {
+      init_shard_(p.param.tensor, *p.init, info, slice, InitOptions().seed(seed).key(info.path));
+    } else {
+      const int64_t rows = info.shape[0] / blocks;  // stacked layouts stack along dim 0
+      for (int64_t b = 0; b < blocks; ++b) {
+        const auto part = block_part(p.param.tensor, info, slice, b, rows);
+        if (!part) continue;
+        init_shard_(part->target, *p.init, info.block(b), part->slice,
+                    InitOptions().seed(seed).key(block_key(info.path, b, blocks)));
+      }
+    }
+    if (p.padding_idx) zero_padding_row(p.param.tensor, info, *p.padding_idx, slice);
+  }
+  return report;
+}
 
 Report Plan::apply_sharded(torch::nn::Module& module, const ShardMap& shards,
                            const ApplyOptions& options) const {
   constexpr const char* who = "torchinit::Plan::apply_sharded";
-  TORCH_CHECK(options.backend() == Backend::Philox, who,
-              ": needs Backend::Philox (LibTorch's generator cannot produce one slice of a "
-              "tensor); drop .backend(Backend::Torch)");
+  check_backend(who, options);
   auto named = module.named_parameters();
   std::vector<std::string> unknown;
   for (const auto& item : shards) {
@@ -68,17 +142,7 @@ Report Plan::apply_sharded(torch::nn::Module& module, const ShardMap& shards,
       unknown.push_back(item.first);
       continue;
     }
-    const at::Tensor& t = named[item.first];
-    const std::vector<int64_t> want = item.second.slice.shard_shape(item.second.full_shape, who);
-    const bool fits = item.second.slice.is_flat() ? t.numel() == want[0] : t.sizes().vec() == want;
-    TORCH_CHECK(fits, who, ": parameter ", item.first, " has shape ",
-                fmt::format("[{}]", fmt::join(t.sizes(), ", ")), ", but its shard ",
-                item.second.slice.str(), " of the full shape ",
-                fmt::format("[{}]", fmt::join(item.second.full_shape, ", ")), " has shape ",
-                fmt::format("[{}]", fmt::join(want, ", ")),
-                "; fix the ShardMap entry or the module's parameter. No parameter was changed.");
-    TORCH_CHECK(!item.second.slice.is_flat() || t.is_contiguous(), who, ": the flat shard ",
-                item.first, " must be contiguous; make the parameter contiguous");
+    check_shard_fits(who, item.first, named[item.first], item.second);
   }
   TORCH_CHECK(unknown.empty(), who, ": the ShardMap names ",
               fmt::format("{}", fmt::join(unknown, ", ")), ", which the module does not have;",
@@ -135,34 +199,7 @@ Report Plan::apply_sharded(torch::nn::Module& module, const ShardMap& shards,
     params = module_params(module);
   }
   for (auto& mp : params) mp.tensor = named[mp.info.path];
-  Report report;
-  const std::vector<Planned> planned = resolve(*this, std::move(params), options, report);
-  const uint64_t seed = resolve_seed(InitOptions().seed(options.seed()));
-  report.set_seed(seed);
-  at::NoGradGuard no_grad;
-  for (const auto& p : planned) {
-    if (!p.init) continue;
-    const ParamInfo& info = p.param.info;
-    // The shard of this tensor, named by its canonical path or by one of its aliases.
-    Slice slice = Slice::all();
-    if (const auto it = shards.find(info.path); it != shards.end()) slice = it->second.slice;
-    for (const auto& alias : p.aliases)
-      if (const auto it = shards.find(alias); it != shards.end()) slice = it->second.slice;
-    const int64_t blocks = info.layout.blocks;
-    if (blocks == 1) {
-      init_shard_(p.param.tensor, *p.init, info, slice, InitOptions().seed(seed).key(info.path));
-    } else {
-      const int64_t rows = info.shape[0] / blocks;  // stacked layouts stack along dim 0
-      for (int64_t b = 0; b < blocks; ++b) {
-        const auto part = block_part(p.param.tensor, info, slice, b, rows);
-        if (!part) continue;
-        init_shard_(part->target, *p.init, info.block(b), part->slice,
-                    InitOptions().seed(seed).key(block_key(info.path, b, blocks)));
-      }
-    }
-    if (p.padding_idx) zero_padding_row(p.param.tensor, info, *p.padding_idx, slice);
-  }
-  return report;
+  return apply_sharded_params(*this, std::move(params), shards, options);
 }
 
 }  // namespace torchinit

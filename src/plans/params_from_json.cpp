@@ -27,6 +27,12 @@ const nlohmann::json& member(const nlohmann::json& object, const char* key,
 
 std::vector<ModuleParam> params_from_json(std::string_view text,
                                           const std::vector<at::Tensor>& tensors) {
+  return params_from_json(text, tensors, ShardMap{});
+}
+
+std::vector<ModuleParam> params_from_json(std::string_view text,
+                                          const std::vector<at::Tensor>& tensors,
+                                          const ShardMap& shards) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
@@ -72,8 +78,11 @@ std::vector<ModuleParam> params_from_json(std::string_view text,
       sizes.push_back(s.get<int64_t>());
     }
     const at::Tensor& tensor = tensors[i];
-    TORCH_CHECK(tensor.defined() && tensor.sizes().vec() == sizes, kWho, path.get<std::string>(),
-                ": the description says shape ", shape.dump(), " but its tensor ",
+    // A shard is checked against its slice by apply_sharded_params, with the ShardMap's words.
+    const bool sharded = shards.find(path.get<std::string>()) != shards.end();
+    TORCH_CHECK(tensor.defined() && (sharded || tensor.sizes().vec() == sizes), kWho,
+                path.get<std::string>(), ": the description says shape ", shape.dump(),
+                " but its tensor ",
                 tensor.defined() ? "has " + c10::str(tensor.sizes()) : std::string("is undefined"));
     ModuleParam mp;
     mp.tensor = tensor;

@@ -63,3 +63,60 @@ def test_meta_shard_is_validated_without_data():
     with pytest.raises(RuntimeError, match="shape"):
         torchinit.init_shard_(torch.empty(10, 81, device="meta"), "normal", FULL,
                               Slice.rows(0, 10))
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(20, 8, padding_idx=3)
+        self.lstm = torch.nn.LSTM(8, 16, num_layers=2)
+        self.head = torch.nn.Linear(16, 5)
+
+
+def cut(n, rank, world=3):
+    """Uneven row ranges of [0, n) for `world` ranks."""
+    points = [0, n // 5 + 1, n // 5 + 1 + (n + 1) // 2, n]
+    return points[rank], points[rank + 1]
+
+
+@pytest.mark.parametrize("preset", ["he", "torch_default"])
+def test_plan_apply_sharded_gives_every_rank_its_rows_of_apply(preset):
+    # Row cuts that cross the LSTM's gate blocks (4 x 16 rows) and the embedding's padding row.
+    full = Net()
+    torchinit.Plan.preset(preset).apply(full, seed=7)
+    want = dict(full.named_parameters())
+    for rank in range(3):
+        model, shards = Net(), {}
+        for path, p in list(model.named_parameters()):
+            begin, end = cut(p.shape[0], rank)
+            owner = model.get_submodule(path.rpartition(".")[0]) if "." in path else model
+            setattr(owner, path.rpartition(".")[2],
+                    torch.nn.Parameter(torch.empty(end - begin, *p.shape[1:])))
+            shards[path] = (tuple(p.shape), Slice.rows(begin, end))
+        report = torchinit.Plan.preset(preset).apply_sharded(model, shards, seed=7)
+        assert report.seed == 7
+        for path, p in model.named_parameters():
+            begin, end = cut(want[path].shape[0], rank)
+            assert torch.equal(p, want[path][begin:end]), f"rank {rank}: {path}"
+
+
+def test_plan_apply_sharded_errors_name_the_path_and_write_nothing():
+    model = Net()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(RuntimeError, match="head.wieght.*did you mean 'head.weight'"):
+        torchinit.Plan.preset("he").apply_sharded(model, {"head.wieght": ((5, 16), Slice.all())},
+                                                 seed=1)
+    with pytest.raises(RuntimeError, match="head.weight has shape"):
+        torchinit.Plan.preset("he").apply_sharded(
+            model, {"head.weight": ((5, 16), Slice.rows(0, 2))}, seed=1)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_plan_apply_sharded_on_meta_resolves_from_the_full_shapes():
+    layer = torch.nn.Linear(16, 8, device="meta")
+    layer.weight = torch.nn.Parameter(torch.empty(3, 16, device="meta"))  # rows [0, 3) of [8, 16]
+    report = torchinit.Plan.preset("he").apply_sharded(
+        layer, {"weight": ((8, 16), Slice.rows(0, 3))}, seed=1)
+    row = report.at("weight")
+    assert row.shape == [8, 16] and (row.fan_in, row.fan_out) == (16, 8)
