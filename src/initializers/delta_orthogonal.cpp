@@ -4,6 +4,9 @@
 // reach dynamical isometry.
 #include <ATen/ops/empty.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "checks/structure_check.h"
 #include "initializers/builtins.h"
 #include "initializers/fill_helpers.h"
@@ -29,11 +32,25 @@ class DeltaOrthogonal final : public Initializer {
     return Distribution::delta_orthogonal(p.shape, gain_);
   }
   void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
-    at::Tensor center = at::empty({p.shape[0], p.shape[1]}, t.options());
-    parallel_fill(
-        center, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, 1); });
-    const SerialMkl serial;
-    place(t, center, p);
+    const at::Tensor center = orthogonal_center(t.options(), p, s);
+    t.zero_();
+    center_tap(t).copy_(center);
+  }
+  // A shard: the [out, in] center (the orthogonal part, O(out·in) memory), then each of the
+  // shard's elements is its center entry or 0, never the whole [out, in, k…] kernel.
+  void fill_runs(at::Tensor& out, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream& s) const override {
+    const at::Tensor center = orthogonal_center(out.options(), p, s).contiguous();
+    int64_t taps = 1, center_index = 0;  // the center tap's flat index among the taps
+    for (size_t d = 2; d < p.shape.size(); ++d) {
+      center_index = center_index * p.shape[d] + p.shape[d] / 2;
+      taps *= p.shape[d];
+    }
+    if (out.scalar_type() == at::kFloat) {
+      write_runs(out.data_ptr<float>(), center.data_ptr<float>(), runs, taps, center_index);
+    } else {
+      write_runs(out.data_ptr<double>(), center.data_ptr<double>(), runs, taps, center_index);
+    }
   }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     at::Tensor center = at::empty({p.shape[0], p.shape[1]}, t.options());
@@ -42,6 +59,33 @@ class DeltaOrthogonal final : public Initializer {
   }
 
  private:
+  // out[runs] of the kernel whose taps are zero but the center one, at flat index
+  // (o·in + i)·taps + center_index, which holds center[o·in + i].
+  template <typename T>
+  static void write_runs(T* out, const T* center, const std::vector<ElementRun>& runs, int64_t taps,
+                         int64_t center_index) {
+    for (const auto& run : runs) {
+      std::fill(out, out + run.count, T(0));
+      const int64_t end = run.first + run.count;
+      for (int64_t unit = std::max<int64_t>(0, (run.first - center_index + taps - 1) / taps);
+           unit * taps + center_index < end; ++unit) {
+        const int64_t e = unit * taps + center_index;
+        if (e >= run.first) out[e - run.first] = center[unit];
+      }
+      out += run.count;
+    }
+  }
+  // The orthogonal [out, in] center of the full kernel: normals of elements [0, out·in) of the
+  // stream, orthogonalized (LAPACK's QR, serial so that the bytes do not depend on threads).
+  at::Tensor orthogonal_center(const at::TensorOptions& options, const ParamInfo& p,
+                               const Stream& s) const {
+    at::Tensor center = at::empty({p.shape[0], p.shape[1]}, options);
+    parallel_fill(
+        center, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, 1); });
+    const SerialMkl serial;
+    orthogonalize_(center, p.shape[0], p.shape[1], gain_);
+    return center;
+  }
   // Orthogonalizes `center` and writes it at the kernel's center tap of an otherwise zero t.
   void place(at::Tensor& t, at::Tensor& center, const ParamInfo& p) const {
     orthogonalize_(center, p.shape[0], p.shape[1], gain_);

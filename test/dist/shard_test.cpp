@@ -236,6 +236,29 @@ TEST(Shard, LstmBiasSlicesOfAHugeParameterNeedOnlyShardMemory) {
   }
 }
 
+// delta_orthogonal keeps only its [out, in] center: a box around the center of a 64×64×999×999
+// kernel (16 GB as float32) holds the orthogonal matrix's entries at the center tap, 0 elsewhere.
+TEST(Shard, DeltaOrthogonalSlicesOfAHugeKernelNeedOnlyTheCenterMatrix) {
+  const Shape full{64, 64, 999, 999};
+  at::Tensor box = at::empty({2, 3, 3, 3});
+  torchinit::init_shard_(box, "delta_orthogonal", full,
+                         Slice::box({{10, 12}, {20, 23}, {498, 501}, {498, 501}}),
+                         InitOptions().seed(6).key("conv"));
+  // A 3×3 kernel of the same [out, in] has the same center: the same stream elements and QR.
+  at::Tensor small = at::empty({64, 64, 3, 3});
+  torchinit::init_(small, "delta_orthogonal", InitOptions().seed(6).key("conv"));
+  const at::Tensor q = small.select(3, 1).select(2, 1);
+  for (int64_t o = 0; o < 2; ++o)
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t y = 0; y < 3; ++y)
+        for (int64_t x = 0; x < 3; ++x) {
+          const float want = y == 1 && x == 1 ? q[10 + o][20 + i].item<float>() : 0.0f;
+          EXPECT_EQ(torchinit::testutil::float_bits(box[o][i][y][x].item<float>()),
+                    torchinit::testutil::float_bits(want))
+              << o << i << y << x;
+        }
+}
+
 // Bad slices and shards: the message names the argument and the fix; the shard is unchanged.
 TEST(Shard, ErrorsNameTheArgumentAndLeaveTheShardUnchanged) {
   struct Bad {
