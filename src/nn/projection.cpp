@@ -56,10 +56,11 @@ void ProjectionImpl::reset() {
   TORCH_CHECK(o.in_features() > 0 && o.out_features() > 0, kProjectionWho,
               ": expected in_features > 0 and out_features > 0 (got ", o.in_features(), " and ",
               o.out_features(), ")");
-  TORCH_CHECK(o.blocks() >= 1 && o.out_features() % o.blocks() == 0, kProjectionWho, ": blocks (", o.blocks(),
-              ") must divide out_features (", o.out_features(), ")");
-  TORCH_CHECK(o.role() == "weight" || o.role() == "residual_out" || o.role() == "readout", kProjectionWho,
-              ": role must be weight, residual_out or readout (got '", o.role(), "')");
+  TORCH_CHECK(o.blocks() >= 1 && o.out_features() % o.blocks() == 0, kProjectionWho, ": blocks (",
+              o.blocks(), ") must divide out_features (", o.out_features(), ")");
+  TORCH_CHECK(o.role() == "weight" || o.role() == "residual_out" || o.role() == "readout",
+              kProjectionWho, ": role must be weight, residual_out or readout (got '", o.role(),
+              "')");
   weight = register_parameter("weight", at::empty({o.out_features(), o.in_features()}));
   bias = o.bias() ? register_parameter("bias", at::empty({o.out_features()})) : at::Tensor();
   // As torch::nn::LinearImpl::reset_parameters.
