@@ -172,12 +172,24 @@ Digests initializer_digests_filled(Fill fill) {
 Digests initializer_digests() { return initializer_digests_filled(Fill::Whole); }
 
 // Presets for each model: torch_default everywhere, plus the one written for the family.
+// A Transformer preset with its layers, written as the key shows it: "olmo_mitchell(layers=2)".
 std::vector<std::string> presets_for(const std::string& model) {
   if (model == "resnet") return {"torch_default", "resnet", "he"};
   if (model == "lstm" || model == "gru" || model == "rnn")
     return {"torch_default", "orthogonal_rnn"};
   if (model == "mlp") return {"torch_default", "he", "xavier", "lecun_selu"};
+  if (model == "gpt" || model == "vit") {
+    return {"torch_default",      "he",
+            "gpt2(layers=2)",     "megatron_depth(layers=2)",
+            "gpt_neox(layers=2)", "olmo_mitchell(layers=2)"};
+  }
   return {"torch_default", "he"};
+}
+
+torchinit::Plan preset_of(const std::string& text) {
+  const auto open = text.find("(layers=");
+  if (open == std::string::npos) return torchinit::Plan::preset(text);
+  return torchinit::Plan::preset(text.substr(0, open), std::stoll(text.substr(open + 8)));
 }
 
 Digests model_digests() {
@@ -187,7 +199,7 @@ Digests model_digests() {
     for (const std::string& preset : presets_for(entry.name)) {
       auto net = torchinit::nn::make(entry.example);
       const torchinit::Report report =
-          torchinit::Plan::preset(preset).apply(net, torchinit::ApplyOptions().seed(7));
+          preset_of(preset).apply(net, torchinit::ApplyOptions().seed(7));
       bool qr = false;
       for (const auto& row : report.rows()) qr = qr || uses_qr(row.theory);
       Sha256 h;
