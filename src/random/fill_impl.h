@@ -86,13 +86,21 @@ void uniform_d_kernel(double* out, int64_t first, int64_t count, const Stream& s
 
 void normal_f_kernel(float* out, int64_t first, int64_t count, const Stream& s, float mean,
                      float std) {
+  // The pairs' words are split first and the results interleaved last, so the Box-Muller loop
+  // reads and writes whole vectors (the same operations per element: the same bytes).
   fill_blocks<4>(out, first, count, s, kValues,
                  [mean, std](const uint32_t* __restrict w, float* __restrict dst, int64_t nb) {
-                   for (int64_t i = 0; i < 2 * nb; ++i) {
-                     float z0, z1;
-                     box_muller_f(w[2 * i], w[2 * i + 1], z0, z1);
-                     dst[2 * i] = mean + std * z0;
-                     dst[2 * i + 1] = mean + std * z1;
+                   alignas(64) uint32_t w0[2 * kChunkBlocks], w1[2 * kChunkBlocks];
+                   alignas(64) float z0[2 * kChunkBlocks], z1[2 * kChunkBlocks];
+                   const int64_t pairs = 2 * nb;
+                   for (int64_t i = 0; i < pairs; ++i) {
+                     w0[i] = w[2 * i];
+                     w1[i] = w[2 * i + 1];
+                   }
+                   for (int64_t i = 0; i < pairs; ++i) box_muller_f(w0[i], w1[i], z0[i], z1[i]);
+                   for (int64_t i = 0; i < pairs; ++i) {
+                     dst[2 * i] = mean + std * z0[i];
+                     dst[2 * i + 1] = mean + std * z1[i];
                    }
                  });
 }
