@@ -112,6 +112,14 @@ int64_t fan_of(const Fans& f, const std::string& mode) {
   return mode == "fan_in" ? f.fan_in : f.fan_out;
 }
 
+// sqrt(scale / fan), fan = fan_in, fan_out or (fan_in + fan_out) / 2 (variance_scaling's modes).
+std::function<double(const Fans&)> scaled_std(double scale, const std::string& mode) {
+  return [scale, mode](const Fans& f) {
+    const double fan = mode == "fan_avg" ? (f.fan_in + f.fan_out) / 2.0 : double(fan_of(f, mode));
+    return std::sqrt(scale / fan);
+  };
+}
+
 std::shared_ptr<Initializer> xavier(Shape shape, const char* who, const Args& args) {
   const double gain = args.gain("gain");
   return std::make_shared<VarianceScaling>(
@@ -148,14 +156,8 @@ std::shared_ptr<Initializer> variance_scaling(const Args& args) {
   const Shape shape = dist == "uniform"            ? Shape::Uniform
                       : dist == "truncated_normal" ? Shape::TruncatedNormal
                                                    : Shape::Normal;
-  return std::make_shared<VarianceScaling>(
-      "variance_scaling", shape,
-      [scale, mode](const Fans& f) {
-        const double fan =
-            mode == "fan_avg" ? (f.fan_in + f.fan_out) / 2.0 : double(fan_of(f, mode));
-        return std::sqrt(scale / fan);
-      },
-      -1.0);
+  return std::make_shared<VarianceScaling>("variance_scaling", shape, scaled_std(scale, mode),
+                                           -1.0);
 }
 
 // N(0, s^2) with s = sqrt(scale/fan), cut at ±cutoff·s as OLMo's "mitchell" init and torchtitan
@@ -168,14 +170,8 @@ std::shared_ptr<Initializer> scaled_trunc_normal(const Args& args) {
   args.check(std::isfinite(cutoff) && cutoff > 0, "cutoff",
              "cutoff (in stds) must be a finite number > 0, got ", cutoff);
   const std::string mode = args.choice("mode");
-  return std::make_shared<VarianceScaling>(
-      "scaled_trunc_normal", Shape::CutNormal,
-      [scale, mode](const Fans& f) {
-        const double fan =
-            mode == "fan_avg" ? (f.fan_in + f.fan_out) / 2.0 : double(fan_of(f, mode));
-        return std::sqrt(scale / fan);
-      },
-      -1.0, cutoff);
+  return std::make_shared<VarianceScaling>("scaled_trunc_normal", Shape::CutNormal,
+                                           scaled_std(scale, mode), -1.0, cutoff);
 }
 
 // Fixup (Zhang et al. 2019): He normal scaled by L^(-1/(2m-2)) for the layers of residual
