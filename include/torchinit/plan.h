@@ -59,6 +59,20 @@ struct ApplyOptions {
   TORCH_ARG(Backend, backend) = Backend::Philox;
 };
 
+// A parametrization's multipliers of one parameter (parametrization.h); a plain plan leaves them
+// at 1 with an empty width_class.
+struct Multipliers {
+  // "" (no parametrization), "finite" (no dimension grows with width), "vector" (one does:
+  // input and embedding weights, biases, norms), "hidden" (fan-in and fan-out grow) or "readout"
+  // (fan-in grows, fan-out does not).
+  std::string width_class;
+  double width_mult = 1;    // m: the growing dimension over the base model's (the fan-in's)
+  double init_scale = 1;    // this parameter's init std over the base model's
+  double forward = 1;       // forward multiplier of the weight (Projection's `multiplier` buffer)
+  double lr = 1;            // learning-rate multiplier (param_groups())
+  double weight_decay = 1;  // weight-decay multiplier (param_groups())
+};
+
 struct ReportRow {
   std::string path;
   std::vector<int64_t> shape;
@@ -77,6 +91,7 @@ struct ReportRow {
   std::optional<int64_t> padding_idx;
   // Why the layout may not be what you expect (a module type torchinit does not know).
   std::string note;
+  Multipliers multipliers;  // set by a Parametrization
 };
 
 class Report {
@@ -88,15 +103,25 @@ class Report {
   // (non-strict mode).
   const std::vector<std::string>& warnings() const { return warnings_; }
   uint64_t seed() const { return seed_; }
+  // The parametrization that wrote the multipliers ("mup(optimizer=adam)"), "" for a plain plan.
+  const std::string& parametrization() const { return parametrization_; }
+  // Module-level forward multipliers it set (buffer path → value), e.g.
+  // layers.0.attn.logit_multiplier.
+  const std::vector<std::pair<std::string, double>>& buffers() const { return buffers_; }
   std::string table() const;
   std::string json() const;
 
   void add(ReportRow row) { rows_.push_back(std::move(row)); }
   void warn(std::string w) { warnings_.push_back(std::move(w)); }
   void set_seed(uint64_t s) { seed_ = s; }
+  std::vector<ReportRow>& mutable_rows() { return rows_; }
+  void set_parametrization(std::string name) { parametrization_ = std::move(name); }
+  void add_buffer(std::string path, double value) { buffers_.emplace_back(std::move(path), value); }
 
  private:
   std::vector<ReportRow> rows_;
+  std::string parametrization_;
+  std::vector<std::pair<std::string, double>> buffers_;
   std::vector<std::string> warnings_;
   uint64_t seed_ = 0;
 };

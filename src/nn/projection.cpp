@@ -2,6 +2,7 @@
 
 #include <ATen/ops/empty.h>
 #include <ATen/ops/linear.h>
+#include <ATen/ops/ones.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <torch/nn/init.h>
@@ -63,6 +64,7 @@ void ProjectionImpl::reset() {
               "')");
   weight = register_parameter("weight", at::empty({o.out_features(), o.in_features()}));
   bias = o.bias() ? register_parameter("bias", at::empty({o.out_features()})) : at::Tensor();
+  multiplier = register_buffer("multiplier", at::ones({}));
   // As torch::nn::LinearImpl::reset_parameters.
   torch::NoGradGuard no_grad;
   torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
@@ -83,7 +85,8 @@ void ProjectionImpl::pretty_print(std::ostream& stream) const {
 torch::Tensor ProjectionImpl::forward(const torch::Tensor& input) {
   TORCH_CHECK(input.dim() >= 1 && input.size(-1) == options.in_features(), kProjectionWho,
               ": expected input [..., ", options.in_features(), "] (got ", input.sizes(), ")");
-  return at::linear(input, weight, bias);
+  // x · 1 is x to the bit, so the default multiplier changes nothing.
+  return at::linear(input * multiplier, weight, bias);
 }
 
 }  // namespace torchinit::nn

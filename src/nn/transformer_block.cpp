@@ -43,6 +43,7 @@ void SelfAttentionImpl::reset() {
   const int64_t d = options.width();
   qkv = register_module("qkv", Projection(ProjectionOptions(d, 3 * d).blocks(3)));
   proj = register_module("proj", Projection(ProjectionOptions(d, d).role("residual_out")));
+  logit_multiplier = register_buffer("logit_multiplier", at::ones({}));
 }
 
 void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
@@ -57,7 +58,8 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
   // [b, t, 3d] → 3 × [b, h, t, d/h]
   const auto parts = qkv->forward(x).view({b, t, 3, h, d / h}).permute({2, 0, 3, 1, 4});
   const torch::Tensor q = parts[0], k = parts[1], v = parts[2];
-  torch::Tensor scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(d / h));
+  torch::Tensor scores =
+      at::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(d / h)) * logit_multiplier;
   if (options.causal()) {
     const torch::Tensor future = at::triu(at::ones({t, t}, x.options().dtype(at::kBool)), 1);
     scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());

@@ -39,9 +39,17 @@ std::string Report::table() const {
                          fmt::join(r.aliases, ", "), r.path);
     if (r.padding_idx)
       out += fmt::format("    padding row {} = 0 (theory: the other rows)\n", *r.padding_idx);
+    if (!r.multipliers.width_class.empty()) {
+      const Multipliers& m = r.multipliers;
+      out += fmt::format("    {}: {} m={:g} init x{:g} forward x{:g} lr x{:g} weight_decay x{:g}\n",
+                         parametrization_, m.width_class, m.width_mult, m.init_scale, m.forward,
+                         m.lr, m.weight_decay);
+    }
     if (!r.note.empty() && std::find(notes.begin(), notes.end(), r.note) == notes.end())
       notes.push_back(r.note);
   }
+  for (const auto& [path, value] : buffers_)
+    out += fmt::format("{}: buffer {} = {:g}\n", parametrization_, path, value);
   for (const auto& n : notes) out += "note: " + n + "\n";
   for (const auto& w : warnings_) out += "warning: " + w + "\n";
   return out;
@@ -49,7 +57,7 @@ std::string Report::table() const {
 
 std::string Report::json() const {
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& r : rows_)
+  for (const auto& r : rows_) {
     rows.push_back({{"path", r.path},
                     {"aliases", r.aliases},
                     {"shape", r.shape},
@@ -65,7 +73,22 @@ std::string Report::json() const {
                     {"blocks", r.blocks},
                     {"padding_idx", r.padding_idx ? nlohmann::json(*r.padding_idx) : nullptr},
                     {"note", r.note}});
-  return nlohmann::json{{"seed", seed_}, {"rows", rows}, {"warnings", warnings_}}.dump(2);
+    const Multipliers& m = r.multipliers;
+    if (!m.width_class.empty())  // only under a parametrization: plain reports keep their form
+      rows.back()["multipliers"] = {{"width_class", m.width_class},
+                                    {"width_mult", m.width_mult},
+                                    {"init_scale", m.init_scale},
+                                    {"forward", m.forward},
+                                    {"lr", m.lr},
+                                    {"weight_decay", m.weight_decay}};
+  }
+  nlohmann::json out{{"seed", seed_}, {"rows", rows}, {"warnings", warnings_}};
+  if (!parametrization_.empty()) {
+    out["parametrization"] = parametrization_;
+    out["buffers"] = nlohmann::json::object();
+    for (const auto& [path, value] : buffers_) out["buffers"][path] = value;
+  }
+  return out.dump(2);
 }
 
 }  // namespace torchinit

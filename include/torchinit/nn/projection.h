@@ -32,8 +32,11 @@ struct ProjectionOptions {
   TORCH_ARG(int64_t, blocks) = 1;
 };
 
-// y = x Wᵀ + b, W [out_features, in_features], drawn as torch::nn::Linear draws (kaiming_uniform
-// with a = √5; bias U(±1/√in_features)), so the `torch_default` spec reproduces it.
+// y = (α x) Wᵀ + b, W [out_features, in_features], drawn as torch::nn::Linear draws
+// (kaiming_uniform with a = √5; bias U(±1/√in_features)), so the `torch_default` spec reproduces
+// it. α is the buffer `multiplier` (1 by default, where the layer is torch::nn::Linear to the
+// bit): a parametrization's forward multiplier of the weight (μP's 1/m on a readout,
+// parametrization.h), a buffer so that torch::save/torch::load keep it.
 class ProjectionImpl : public torch::nn::Cloneable<ProjectionImpl> {
  public:
   explicit ProjectionImpl(ProjectionOptions options);
@@ -44,7 +47,8 @@ class ProjectionImpl : public torch::nn::Cloneable<ProjectionImpl> {
 
   ProjectionOptions options;
   torch::Tensor weight;
-  torch::Tensor bias;  // undefined without bias
+  torch::Tensor bias;        // undefined without bias
+  torch::Tensor multiplier;  // 0-dim buffer α
 };
 
 // A `ModuleHolder` for `ProjectionImpl`.

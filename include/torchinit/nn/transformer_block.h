@@ -30,8 +30,10 @@ struct TransformerBlockOptions {
   TORCH_ARG(bool, causal) = false;
 };
 
-// Multi-head self-attention: qkv (d → 3d, 3 blocks), softmax(q kᵀ/√(d/h)) v per head, then proj
-// (d → d, residual_out). [batch, tokens, d] → [batch, tokens, d].
+// Multi-head self-attention: qkv (d → 3d, 3 blocks), softmax(β q kᵀ/√(d/h)) v per head, then
+// proj (d → d, residual_out). [batch, tokens, d] → [batch, tokens, d]. β is the buffer
+// `logit_multiplier`: 1 by default (standard attention), √(base head width / head width) under
+// μP (logits ∝ 1/head width, equal to standard attention at the base width; parametrization.h).
 class SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentionImpl> {
  public:
   explicit SelfAttentionImpl(TransformerBlockOptions options);
@@ -42,6 +44,7 @@ class SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentionImpl> {
   TransformerBlockOptions options;
   Projection qkv{nullptr};
   Projection proj{nullptr};
+  torch::Tensor logit_multiplier;  // 0-dim buffer β
 };
 TORCH_MODULE(SelfAttention);
 
