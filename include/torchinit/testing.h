@@ -22,6 +22,10 @@
 #include "torchinit/check.h"
 #include "torchinit/distribution.h"
 
+namespace torchinit {
+class CoordCheck;
+}  // namespace torchinit
+
 namespace torch::nn {
 class Module;
 }  // namespace torch::nn
@@ -57,5 +61,10 @@ namespace torchinit::test {
 //   EXPECT_TRUE(torchinit::test::SignalPreserved(*mlp, {512, 784}, 0.05));
 ::testing::AssertionResult SignalPreserved(torch::nn::Module& net, std::vector<int64_t> input_shape,
                                            double tolerance = 0.05, uint64_t seed = 0);
+
+// The coordinate check passes: every layer's update is flat in width (coordcheck.h). A mismatch
+// is explained by the layers that grow or shrink, with their slopes and intervals.
+//   EXPECT_THAT(torchinit::coordcheck(spec, plan), torchinit::test::IsFlatInWidth());
+::testing::Matcher<const CoordCheck&> IsFlatInWidth();
 
 }  // namespace torchinit::test

@@ -15,6 +15,7 @@ void add_check_command(CLI::App& app);
 void add_propagate_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_coordcheck_command(CLI::App& app);
 void add_dist_demo_command(CLI::App& app);  // only with TORCHINIT_BUILD_DISTRIBUTED
 
 // float32, float64, float16 or bfloat16; c10::Error naming `command` otherwise.

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   torchinit::cli::add_propagate_command(app);
   torchinit::cli::add_demo_command(app);
   torchinit::cli::add_bench_command(app);
+  torchinit::cli::add_coordcheck_command(app);
 #ifdef TORCHINIT_HAS_DISTRIBUTED
   torchinit::cli::add_dist_demo_command(app);
 #endif

@@ -57,7 +57,7 @@ mlp="mlp(in=128, hidden=[128,128,128,128,128,128,128,128,128,128], out=10)"
 
 # Part 1: every verb's help and main output, parse errors, depths, seeds and decimals.
 if in_part 1; then
-verbs=(list explain check propagate demo bench)
+verbs=(list explain check propagate demo bench coordcheck)
 for verb in "${verbs[@]}"; do
   expect 0 "^  $verb " -- --help
   expect 0 "Usage: .*$verb" -- "$verb" --help
@@ -74,6 +74,26 @@ expect 2 "error: .*did you mean 'kaiming_normal'" -- check "kaiming_norml" --sha
 expect 2 "error: .*--dtype" -- check normal --shape 16,16 --dtype int8
 expect 0 "^stable: 11 layers" -- propagate --model "$mlp" --plan he
 expect 1 "^exploding: 11 layers" -- propagate --model "$mlp" --plan ":weight = normal; :bias = zeros"
+cc_mlp="mlp(in=16, hidden=[{width}, {width}], out=4)"
+cc_plan="*.bias = zeros; * = kaiming_normal(nonlinearity=relu)"
+expect 0 "^passed: every layer's update is flat in width" -- \
+  coordcheck --model "$cc_mlp" --plan "$cc_plan" --widths 64,128,256,512 --steps 1
+expect 1 "grows" -- coordcheck --model "$cc_mlp" --plan "$cc_plan" --widths 64,128,256,512 --steps 1 \
+  --standard
+expect 0 '"passed": true' -- coordcheck --model "$cc_mlp" --plan "$cc_plan" --widths 64,128,256,512 \
+  --steps 1 --json --svg "$tmp/coordcheck.svg"
+if grep -q "<svg" "$tmp/coordcheck.svg" 2>/dev/null; then
+  echo "ok:   coordcheck --svg wrote an SVG"
+else
+  echo "FAIL: coordcheck --svg wrote no SVG"
+  failures=$((failures + 1))
+fi
+reject 2 "has no \\{width\\}" -- coordcheck --model "mlp(in=16, hidden=[64], out=4)" --plan he
+reject 2 "give --model" -- coordcheck --plan he
+reject 2 "base_width 128 must be at most the smallest width 64" -- \
+  coordcheck --model "$cc_mlp" --plan he --base-width 128
+reject 2 "--steps: expected an integer in \\[1, 100\\], got '0'" -- \
+  coordcheck --model "$cc_mlp" --plan he --steps 0
 expect 0 '"speedup"' -- bench uniform "normal(std=0.5)" --shape 64,64 --repeat 1 --json
 expect 0 "^uniform +[0-9.]+ +[0-9.]+ +[0-9.]+x" -- bench uniform --shape 64,64 --repeat 1
 expect 0 "bfloat16" -- bench uniform --shape 64,64 --repeat 1 --dtype bfloat16
