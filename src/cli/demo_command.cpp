@@ -1,18 +1,21 @@
 // torchinit demo [--out DIR]: the main job in one command. Declares a feed-forward net, a CNN, an
 // LSTM and a ResNet-18, applies the matching plans and checks every parameter against theory;
 // shows signal propagation and LSUV; runs the depth sweep against mean-field theory; writes
-// DIR/depth_sweep.svg and DIR/report.json.
+// DIR/depth_sweep.svg and DIR/report.json; --train adds the Fashion-MNIST training comparison,
+// --mup the learning-rate transfer under muP (DIR/mup_transfer_{mlp,vit}.svg).
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <torch/nn/modules/container/any.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "signal/depth_sweep.h"
+#include "signal/lr_transfer.h"
 #include "signal/svg_plot.h"
 #include "signal/training.h"
 #include "torchinit/lsuv.h"
@@ -27,7 +30,7 @@ namespace {
 struct DemoArgs {
   std::string out = "demo";
   int64_t depth = 50, width = 256;
-  bool train = false;
+  bool train = false, mup = false;
   int64_t steps = 400;
   std::string data = kFashionMnistDir;
   std::string work = "build";
@@ -103,6 +106,42 @@ void train_comparison(const DemoArgs& a, const Dataset& data, nlohmann::json& re
   fmt::print("loss curves: {}\n", std::filesystem::absolute(svg).string());
 }
 
+// Tensor Programs V's learning-rate transfer on Fashion-MNIST: an MLP at widths 64…1024 and the
+// ViT at widths 64…256 (what fits the demo's budget on 2 cores), standard vs μP.
+void mup_transfer(const DemoArgs& a, const Dataset& data, nlohmann::json& report) {
+  heading("6. muP learning-rate transfer on Fashion-MNIST (Adam, standard vs muP)");
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& [model, widths] : std::vector<std::pair<std::string, std::vector<int64_t>>>{
+           {"mlp", {64, 128, 256, 512, 1024}}, {"vit", {64, 128, 256}}}) {
+    LrTransferOptions o;
+    o.model = model;
+    o.widths = widths;
+    o.log2_lrs = {-13, -12, -11, -10, -9, -8, -7, -6, -5};
+    fmt::print("{}: widths {}, log2 lr {} … {}, {} steps of batch {}, seed {}\n", model,
+               fmt::join(widths, ", "), o.log2_lrs.front(), o.log2_lrs.back(), o.steps, o.batch,
+               o.seed);
+    const LrTransfer t = lr_transfer(data, o, [&](int done, int total) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      fmt::print(stderr, "\r  {}: {}/{} runs, {:.0f} s   ", model, done, total, elapsed);
+      if (done == total) fmt::print(stderr, "\n");
+    });
+    fmt::print("{}", t.table());
+    // One grid step (a factor 2) is the sweep's resolution.
+    const double mup_shift = t.shift("mup"), sp_shift = t.shift("standard");
+    fmt::print(
+        "{}: under muP the best learning rate {} ({:+g} in log2); under the standard "
+        "parametrization it {} ({:+g})\n\n",
+        model, std::abs(mup_shift) <= 1 ? "stays put" : "moves", mup_shift,
+        std::abs(sp_shift) >= 2 ? "shifts" : "stays within one step", sp_shift);
+    const std::filesystem::path svg =
+        std::filesystem::path(a.out) / ("mup_transfer_" + model + ".svg");
+    write_text_file("demo", svg, t.svg());
+    fmt::print("plot: {}\n", std::filesystem::absolute(svg).string());
+    report["mup_transfer"][model] = nlohmann::json::parse(t.json());
+  }
+}
+
 void run_demo(const DemoArgs& a) {
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json report;
@@ -111,7 +150,7 @@ void run_demo(const DemoArgs& a) {
   check_sweep_fits("demo", o);
   // The dataset is read before the minutes of work that come first, so a missing one fails now
   // (and before the output folder is made).
-  const Dataset data = a.train ? load_fashion_mnist(a.work, a.data) : Dataset{};
+  const Dataset data = a.train || a.mup ? load_fashion_mnist(a.work, a.data) : Dataset{};
   std::error_code ec;
   std::filesystem::create_directories(a.out, ec);
   TORCH_CHECK(!ec, "torchinit demo: cannot create the output folder '", a.out, "': ", ec.message(),
@@ -174,6 +213,7 @@ void run_demo(const DemoArgs& a) {
   report["depth_sweep"] = nlohmann::json::parse(sweep.json());
 
   if (a.train) train_comparison(a, data, report);
+  if (a.mup) mup_transfer(a, data, report);
 
   const std::filesystem::path svg = std::filesystem::path(a.out) / "depth_sweep.svg";
   const std::filesystem::path json = std::filesystem::path(a.out) / "report.json";
@@ -200,6 +240,9 @@ void add_demo_command(CLI::App& app) {
   add_sweep_size_options(*cmd, args->depth, args->width);
   cmd->add_flag("--train", args->train,
                 "Add the Fashion-MNIST training comparison (about a minute)");
+  cmd->add_flag("--mup", args->mup,
+                "Add muP's learning-rate transfer on Fashion-MNIST (MLP and ViT, standard vs muP; "
+                "about 5 minutes)");
   cmd->add_option("--steps", args->steps, "SGD steps per training run")
       ->transform(integer_in(1, kMaxTrainSteps))
       ->capture_default_str();
