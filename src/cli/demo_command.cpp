@@ -1,7 +1,8 @@
 // torchinit demo [--out DIR]: the main job in one command. Declares a feed-forward net, a CNN, an
 // LSTM and a ResNet-18, applies the matching plans and checks every parameter against theory;
-// shows signal propagation and LSUV; runs the depth sweep against mean-field theory; writes
-// DIR/depth_sweep.svg and DIR/report.json; --train adds the Fashion-MNIST training comparison,
+// shows signal propagation and LSUV; runs the depth sweep against mean-field theory and the
+// residual sweep (GPT under the depth presets); writes DIR/depth_sweep.svg,
+// DIR/residual_sweep.svg and DIR/report.json; --train adds the Fashion-MNIST training comparison,
 // --mup the learning-rate transfer under muP (DIR/mup_transfer_{mlp,vit}.svg).
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "cli/options.h"
 #include "signal/depth_sweep.h"
 #include "signal/lr_transfer.h"
+#include "signal/residual_sweep.h"
 #include "signal/svg_plot.h"
 #include "signal/training.h"
 #include "torchinit/lsuv.h"
@@ -211,6 +213,14 @@ void run_demo(const DemoArgs& a) {
   });
   fmt::print("{}", sweep.table());
   report["depth_sweep"] = nlohmann::json::parse(sweep.json());
+
+  heading("4b. Residual streams: GPT under the depth presets, measured vs the pre-LN recursion");
+  const ResidualSweep residual = residual_sweep(ResidualSweepOptions{});
+  fmt::print("{}", residual.table());
+  report["residual_sweep"] = nlohmann::json::parse(residual.json());
+  const std::filesystem::path residual_svg = std::filesystem::path(a.out) / "residual_sweep.svg";
+  write_text_file("demo", residual_svg, residual.svg());
+  fmt::print("plot: {}\n", std::filesystem::absolute(residual_svg).string());
 
   if (a.train) train_comparison(a, data, report);
   if (a.mup) mup_transfer(a, data, report);
