@@ -189,4 +189,10 @@ inline bool same_bytes(const at::Tensor& a, const at::Tensor& b) {
   return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.numel() * ca.element_size()) == 0;
 }
 
+// The presets whose residual rules are required (Plan::required): they need Transformer blocks,
+// and on other modules apply only non-strictly, with a warning that says so.
+inline bool needs_transformer_blocks(const std::string& preset) {
+  return preset == "megatron_depth" || preset == "gpt_neox" || preset == "olmo_mitchell";
+}
+
 }  // namespace torchinit::testutil

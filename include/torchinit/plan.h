@@ -133,6 +133,11 @@ struct Rule {
   // The spec's initializer, built and validated once, when the rule is added; explain, apply and
   // apply_sharded use it as it is. Null for `torch_default`, which resolves per parameter.
   std::shared_ptr<const Initializer> initializer;
+  // Non-empty: the rules sharing this text form a group of which at least one must match a
+  // parameter, and the text says why (presets that scale residual projections set it). A group
+  // that matches nothing is an error in strict mode, a warning otherwise. Programmatic only:
+  // str() and json() do not carry it.
+  std::string required;
 };
 
 class Plan {
@@ -140,6 +145,8 @@ class Plan {
   Plan() = default;
   // Appends a rule; c10::Error for a malformed selector or spec.
   Plan& rule(std::string selector, std::string_view spec);
+  // Marks the last rule as a member of the required group `why` (Rule::required).
+  Plan& required(std::string why);
   // Text (one `selector = spec` per line, `#` comments) or JSON ([{"selector":…, "spec":…}] or
   // {"rules": […]}). Errors carry the line and column.
   static Plan parse(std::string_view text);

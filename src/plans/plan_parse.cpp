@@ -36,7 +36,7 @@ Rule checked_rule(std::string selector, std::string_view spec, int line) {
   } else {
     init = Registry::global().make(parsed);  // unknown names and bad arguments fail here
   }
-  return Rule{std::move(selector), std::move(parsed), line, std::move(init)};
+  return Rule{std::move(selector), std::move(parsed), line, std::move(init), {}};
 }
 
 }  // namespace
@@ -44,6 +44,12 @@ Rule checked_rule(std::string selector, std::string_view spec, int line) {
 Plan& Plan::rule(std::string selector, std::string_view spec) {
   check_selector(selector);
   rules_.push_back(checked_rule(std::move(selector), spec, 0));
+  return *this;
+}
+
+Plan& Plan::required(std::string why) {
+  TORCH_CHECK(!rules_.empty(), "torchinit::Plan::required: add a rule first");
+  rules_.back().required = std::move(why);
   return *this;
 }
 

@@ -34,12 +34,21 @@ void residual_out_and_readout(Plan& p, const std::string& residual_out,
 // projections of torchinit's Transformers (and HF/torchtitan-style `layers.<i>.` paths), one per
 // block, for i < layers. A model with more blocks than `layers`, or residual projections at other
 // paths, finds no rule for them (an error in strict mode, never a silent default).
-void per_block_residual_out(Plan& p, int64_t layers,
+// Each block's rules are a required group: a model with fewer blocks than `layers` (or none at
+// these paths) is an error too, not a plan whose depth scaling silently applies to nothing.
+void per_block_residual_out(Plan& p, std::string_view name, int64_t layers,
                             const std::function<std::string(int64_t)>& spec_of_block) {
   for (int64_t i = 0; i < layers; ++i) {
     const std::string spec = spec_of_block(i);
+    const std::string why = fmt::format(
+        "{} scales block {}'s residual projections (layers={}): give it a model with {} blocks "
+        "at layers.<i>.attn.proj and layers.<i>.mlp.fc2 (torchinit::nn::GPT, ViT), or the "
+        "number of blocks the model has",
+        name, i, layers, layers);
     p.rule(fmt::format("layers.{}.attn.proj.weight", i), spec)
-        .rule(fmt::format("layers.{}.mlp.fc2.weight", i), spec);
+        .required(why)
+        .rule(fmt::format("layers.{}.mlp.fc2.weight", i), spec)
+        .required(why);
   }
 }
 
@@ -111,7 +120,7 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
     // as torchtitan's depth_init and OLMo-core's llama_depth apply it): N(0, 0.02) everywhere,
     // block i's residual projections N(0, 0.02/sqrt(2(i+1))).
     require_layers(name, layers);
-    per_block_residual_out(p, layers, [](int64_t i) {
+    per_block_residual_out(p, name, layers, [](int64_t i) {
       return fmt::format("normal(std={})", 0.02 / std::sqrt(2.0 * double(i + 1)));
     });
     norms_and_embeddings(p, "normal(std=0.02)");
@@ -135,14 +144,20 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
         .rule(":recurrent", small_init)
         .rule(":weight", small_init)
         .rule(":bias", "zeros");
-    residual_out_and_readout(p, wang_init, small_init);
+    // As residual_out_and_readout(), with the residual rule required.
+    p.rule(":residual_out", wang_init)
+        .required(
+            "gpt_neox scales the residual projections (role residual_out: attention's output and "
+            "the MLP's second layer of torchinit::nn::GPT and ViT, or a Projection with "
+            "role=residual_out); this model has none")
+        .rule(":readout", small_init);
   } else if (name == "olmo_mitchell") {
     // OLMo's "mitchell" init (Groeneveld et al. 2024): every weight and embedding N(0, 1/fan_in)
     // cut at ±3 std; block i's residual projections N(0, 1/(2 (i+1) fan_in)) cut at ±3 std
     // (fan_in: d for attention's output, the MLP's hidden width for its second layer).
     require_layers(name, layers);
     const std::string fan_in = "scaled_trunc_normal(cutoff=3)";
-    per_block_residual_out(p, layers, [](int64_t i) {
+    per_block_residual_out(p, name, layers, [](int64_t i) {
       return fmt::format("scaled_trunc_normal(scale={}, cutoff=3)", 1.0 / (2.0 * double(i + 1)));
     });
     norms_and_embeddings(p, fan_in.c_str());

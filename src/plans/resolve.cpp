@@ -136,6 +136,19 @@ std::vector<Planned> resolve(const Plan& plan, std::vector<ModuleParam> params,
   }
   for (size_t i = 0; i < hits.size(); ++i)
     if (hits[i] == 0) report.warn(rule_text(plan.rules()[i], int(i)) + " matches no parameter");
+  // Required groups (Rule::required): at least one rule of each must have matched.
+  std::map<std::string, std::vector<int>> groups_of;
+  for (size_t i = 0; i < hits.size(); ++i)
+    if (!plan.rules()[i].required.empty()) groups_of[plan.rules()[i].required].push_back(int(i));
+  for (const auto& [why, members] : groups_of) {
+    if (std::any_of(members.begin(), members.end(), [&](int i) { return hits[i] > 0; })) continue;
+    std::vector<std::string> texts;
+    for (const int i : members) texts.push_back(rule_text(plan.rules()[i], i));
+    const std::string what = fmt::format("{} {} no parameter, and {}", fmt::join(texts, ", "),
+                                         members.size() == 1 ? "matches" : "match", why);
+    TORCH_CHECK(!options.strict(), who, ": ", what, ". No parameter was changed.");
+    report.warn(what);
+  }
   for (const auto& p : planned) {
     if (!p.init) continue;
     const ParamInfo& info = p.param.info;

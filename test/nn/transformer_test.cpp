@@ -162,6 +162,30 @@ TEST(TransformerPresets, DepthPresetsRefuseModelsDeeperThanToldOrNoDepth) {
     EXPECT_THAT(error_of([&] { Plan::preset(name); }), HasSubstr("number of transformer layers"));
 }
 
+// A depth preset on a model with fewer blocks than told, or with no residual projections at all,
+// would scale nothing: an error naming the fix, nothing written (a warning when not strict).
+TEST(TransformerPresets, DepthPresetsRefuseModelsShallowerThanToldOrWithoutResidualRoles) {
+  auto lm = make("gpt(vocab=96, context=32, width=64, depth=2, heads=4)");
+  const at::Tensor before = lm.ptr()->named_parameters()["tok_emb.weight"].clone();
+  for (const char* name : {"megatron_depth", "olmo_mitchell"}) {
+    EXPECT_THAT(error_of([&] { Plan::preset(name, 3).apply(lm); }),
+                HasSubstr("scales block 2's residual projections (layers=3)"))
+        << name;
+  }
+  EXPECT_TRUE(at::equal(before, lm.ptr()->named_parameters()["tok_emb.weight"]));
+  const Report lenient =
+      Plan::preset("megatron_depth", 3).apply(lm, ApplyOptions().strict(false).seed(1));
+  EXPECT_THAT(lenient.warnings().back(), HasSubstr("scales block 2's residual projections"));
+
+  auto mlp = make("mlp(in=8, hidden=[16], out=4)");
+  EXPECT_THAT(error_of([&] { Plan::preset("gpt_neox", 2).apply(mlp); }),
+              HasSubstr("gpt_neox scales the residual projections"));
+  EXPECT_THAT(error_of([&] { Plan::preset("megatron_depth", 1).apply(mlp); }),
+              HasSubstr("scales block 0's residual projections"));
+  // gpt2 has been applied to any module since 0.1: its residual rules only warn.
+  EXPECT_NO_THROW(Plan::preset("gpt2", 2).apply(mlp));
+}
+
 TEST(Transformers, TiedHeadIsTheTokenEmbedding) {
   auto lm = make("gpt(vocab=96, context=32, width=64, depth=1, heads=4, tied=true)");
   const auto params = lm.ptr()->named_parameters();

@@ -191,7 +191,9 @@ TEST(PaddingIdx, PaddingRowIsZeroUnderEveryPresetAndChecked) {
   for (const auto& name : Plan::presets()) {
     SCOPED_TRACE(name);
     tnn::Embedding emb(tnn::EmbeddingOptions(200, 64).padding_idx(7));
-    const Report rep = Plan::preset(name, /*layers=*/2).apply(*emb, ApplyOptions().seed(4));
+    const Report rep =
+        Plan::preset(name, /*layers=*/2)
+            .apply(*emb, ApplyOptions().seed(4).strict(!testutil::needs_transformer_blocks(name)));
     EXPECT_EQ(rep.at("weight").padding_idx, std::optional<int64_t>(7));
     EXPECT_TRUE(emb->weight[7].eq(0).all().item<bool>());
     EXPECT_GT(emb->weight[6].abs().sum().item<double>(), 0);
