@@ -125,7 +125,7 @@ void mup_transfer(const DemoArgs& a, const Dataset& data, nlohmann::json& report
     const LrTransfer t = lr_transfer(data, o, [&](int done, int total) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      fmt::print(stderr, "\r  {}: {}/{} runs, {:.0f} s   ", model, done, total, elapsed);
+      fmt::print(stderr, "\r  {}: {}/{} runs, {:.0f} s   ", o.model, done, total, elapsed);
       if (done == total) fmt::print(stderr, "\n");
     });
     fmt::print("{}", t.table());
