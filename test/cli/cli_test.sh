@@ -20,7 +20,9 @@ expect() {
   shift 3
   "$cli" "$@" >"$out" 2>"$err"
   local got=$?
-  if [[ $got -ne $want ]] || ! cat "$out" "$err" | grep -Eq -- "$pattern"; then
+  # grep reads the files itself: `cat … | grep -q` under pipefail fails at random when grep quits
+  # at the first match while cat still writes (SIGPIPE).
+  if [[ $got -ne $want ]] || ! grep -Eqh -- "$pattern" "$out" "$err"; then
     echo "FAIL: torchinit $* -> exit $got (want $want), output lacks /$pattern/ or differs:"
     head -20 "$out" "$err" | sed 's/^/    /'
     failures=$((failures + 1))
