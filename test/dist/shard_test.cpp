@@ -131,6 +131,73 @@ TEST(Shard, EverySliceIsBitwiseTheSameSliceOfTheFullInit) {
   EXPECT_GT(checked, 400);
 }
 
+// [begin, end) of rank r's near-even share of n (the first n % world ranks get one more), as a
+// distributed program cuts a parameter.
+std::pair<int64_t, int64_t> share(int64_t n, int64_t world, int64_t r) {
+  const int64_t base = n / world, extra = n % world;
+  const int64_t b = r * base + std::min(r, extra);
+  return {b, b + base + (r < extra ? 1 : 0)};
+}
+
+// Every initializer cut for world sizes 1…4 by rows, by columns and as a 2-D block grid (4 ranks:
+// 2 × 2; 2 ranks: 2 × 1), each rank filling its shard on its own: the shards put together are
+// the full init, byte for byte (the odd sizes of the cases make every split uneven).
+TEST(Shard, AssembledShardsOfWorldSizes1To4AreTheFullInit) {
+  int assembled_count = 0;
+  for (const auto& [name, list] : shard_cases()) {
+    for (const ShardCase& c : list) {
+      const auto opts = InitOptions().seed(99).key("w." + name);
+      const at::Tensor full = torchinit::init_(at::empty(c.full), c.spec, opts);
+      for (int64_t world = 1; world <= 4; ++world) {
+        std::vector<std::pair<std::string, std::vector<Slice>>> layouts;
+        std::vector<Slice> rows, cols, grid;
+        for (int64_t r = 0; r < world; ++r) {
+          const auto [b, e] = share(c.full[0], world, r);
+          rows.push_back(Slice::rows(b, e));
+          if (c.full.size() >= 2) {
+            const auto [cb, ce] = share(c.full[1], world, r);
+            cols.push_back(Slice::cols(cb, ce));
+          }
+        }
+        layouts.push_back({"rows", rows});
+        if (c.full.size() >= 2) {
+          layouts.push_back({"cols", cols});
+          const int64_t grid_rows = world == 4 ? 2 : world, grid_cols = world == 4 ? 2 : 1;
+          for (int64_t i = 0; i < grid_rows; ++i)
+            for (int64_t j = 0; j < grid_cols; ++j) {
+              std::vector<std::pair<int64_t, int64_t>> box(c.full.size());
+              for (size_t d = 0; d < c.full.size(); ++d) box[d] = {0, c.full[d]};
+              box[0] = share(c.full[0], grid_rows, i);
+              box[1] = share(c.full[1], grid_cols, j);
+              grid.push_back(Slice::box(box));
+            }
+          layouts.push_back({"grid", grid});
+        }
+        for (const auto& [layout, slices] : layouts) {
+          at::Tensor assembled = at::empty(c.full);
+          fill_pattern_(assembled);
+          for (const Slice& slice : slices) {
+            at::Tensor shard = at::empty(slice.shard_shape(c.full));
+            torchinit::init_shard_(shard, c.spec, c.full, slice, opts);
+            // The shard's elements in the full tensor, in row-major order (Slice::runs).
+            at::Tensor flat = assembled.view({-1});
+            int64_t at_shard = 0;
+            const at::Tensor shard_flat = shard.reshape({-1});
+            for (const auto& run : slice.runs(c.full)) {
+              flat.narrow(0, run.first, run.count).copy_(shard_flat.narrow(0, at_shard, run.count));
+              at_shard += run.count;
+            }
+          }
+          EXPECT_TRUE(same_bytes(assembled, full))
+              << c.spec << " " << shape_text(c.full) << " world " << world << " by " << layout;
+          ++assembled_count;
+        }
+      }
+    }
+  }
+  EXPECT_GT(assembled_count, 250);
+}
+
 // Half types and strided shards go through the float buffer: same values as init_ on the same
 // dtype.
 TEST(Shard, HalfTypesAndStridedShardsMatchTheFullInit) {
