@@ -192,7 +192,8 @@ inline bool same_bytes(const at::Tensor& a, const at::Tensor& b) {
 // The presets whose residual rules are required (Plan::required): they need Transformer blocks,
 // and on other modules apply only non-strictly, with a warning that says so.
 inline bool needs_transformer_blocks(const std::string& preset) {
-  return preset == "megatron_depth" || preset == "gpt_neox" || preset == "olmo_mitchell";
+  return preset == "megatron_depth" || preset == "gpt_neox" || preset == "olmo_mitchell" ||
+         preset == "deepnet";
 }
 
 }  // namespace torchinit::testutil

@@ -68,6 +68,12 @@ class Parametrization {
   // The base model from a model spec (nn::make).
   static Parametrization mup(std::string_view base_model, const Plan& base_plan,
                              const MupOptions& options = {});
+  // DeepNet (Wang et al. 2022) for N = layers post-LN blocks: Plan::preset("deepnet", layers)'s
+  // init (gain β = (8N)^(-1/4) on V, the attention output and the MLP) and the DeepNorm residual
+  // multiplier α = (2N)^(1/4) in every TransformerBlock's `residual_multiplier` buffer, so that
+  // each block computes LN(α x + f(x)). c10::Error, before any write, unless the model has N
+  // blocks, all post-LN with separate Q, K, V (gpt(..., norm=post, qkv=split)).
+  static Parametrization deepnet(int64_t layers);
 
   // Initializes every parameter (the base plan's family with the μP std), sets the modules'
   // forward-multiplier buffers, and returns the Report with each row's multipliers. Everything
@@ -77,7 +83,7 @@ class Parametrization {
   // The same report without writing anything.
   Report explain(const torch::nn::Module& model, const ApplyOptions& options = {}) const;
 
-  // "mup(optimizer=adam)".
+  // "mup(optimizer=adam)", "deepnet(layers=N)".
   std::string name() const;
 
   // What the base model was, by path: its Report (shapes, fans, theory), the in/out features of
@@ -93,10 +99,13 @@ class Parametrization {
   Parametrization(Base base, Plan base_plan, MupOptions options);
   Report resolve(const torch::nn::Module& model, const ApplyOptions& options, bool write,
                  torch::nn::Module* mutable_model) const;
+  Report resolve_deepnet(const torch::nn::Module& model, const ApplyOptions& options, bool write,
+                         torch::nn::Module* mutable_model) const;
 
   Base base_;
   Plan base_plan_;
   MupOptions options_;
+  int64_t deepnet_layers_ = 0;  // > 0: DeepNet instead of μP
 };
 
 }  // namespace torchinit

@@ -177,6 +177,10 @@ ModelEntry gpt() {
       ModelArg::integer("heads", "12", "attention heads (divides width)"),
       ModelArg::integer("mlp_ratio", "4", "MLP hidden width / model width"),
       ModelArg::boolean("tied", "false", "head.weight is tok_emb.weight"),
+      ModelArg::choice("norm", "pre", "LayerNorms before each branch, after each sum, or none",
+                       {"pre", "post", "none"}),
+      ModelArg::choice("qkv", "fused", "one Q/K/V projection per block, or attn.q/k/v",
+                       {"fused", "split"}),
   };
   e.factory = [](const ModelArgs& a) {
     check_heads(a);
@@ -184,7 +188,9 @@ ModelEntry gpt() {
         GPT(GPTOptions(a.integer("vocab"), a.integer("context"), a.integer("width"),
                        a.integer("depth"), a.integer("heads"))
                 .mlp_ratio(a.integer("mlp_ratio"))
-                .tied(a.boolean("tied"))));
+                .tied(a.boolean("tied"))
+                .norm(a.choice("norm"))
+                .fused_qkv(a.choice("qkv") == "fused")));
   };
   return e;
 }
@@ -206,6 +212,10 @@ ModelEntry vit() {
       ModelArg::integer("image", "28", "input height and width"),
       ModelArg::integer("patch", "4", "patch side (divides image)"),
       ModelArg::integer("channels", "1", "input channels"),
+      ModelArg::choice("norm", "pre", "LayerNorms before each branch, after each sum, or none",
+                       {"pre", "post", "none"}),
+      ModelArg::choice("qkv", "fused", "one Q/K/V projection per block, or attn.q/k/v",
+                       {"fused", "split"}),
   };
   e.factory = [](const ModelArgs& a) {
     check_heads(a);
@@ -217,7 +227,9 @@ ModelEntry vit() {
             .mlp_ratio(a.integer("mlp_ratio"))
             .image(a.integer("image"))
             .patch(a.integer("patch"))
-            .channels(a.integer("channels"))));
+            .channels(a.integer("channels"))
+            .norm(a.choice("norm"))
+            .fused_qkv(a.choice("qkv") == "fused")));
   };
   return e;
 }

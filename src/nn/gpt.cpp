@@ -25,11 +25,15 @@ void GPTImpl::reset() {
   pos_emb = register_module("pos_emb", torch::nn::Embedding(o.context(), o.width()));
   layers = torch::nn::Sequential();
   for (int64_t i = 0; i < o.depth(); ++i) {
-    layers->push_back(TransformerBlock(
-        TransformerBlockOptions(o.width(), o.heads()).mlp_ratio(o.mlp_ratio()).causal(true)));
+    layers->push_back(TransformerBlock(TransformerBlockOptions(o.width(), o.heads())
+                                           .mlp_ratio(o.mlp_ratio())
+                                           .causal(true)
+                                           .norm(o.norm())
+                                           .fused_qkv(o.fused_qkv())));
   }
   register_module("layers", layers);
-  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width()})));
+  if (o.norm() == "pre")
+    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width()})));
   head = register_module(
       "head", Projection(ProjectionOptions(o.width(), o.vocab()).bias(false).role("readout")));
   if (o.tied()) {
@@ -42,7 +46,10 @@ void GPTImpl::pretty_print(std::ostream& stream) const {
   const GPTOptions& o = options;
   stream << "torchinit::nn::GPT(vocab=" << o.vocab() << ", context=" << o.context()
          << ", width=" << o.width() << ", depth=" << o.depth() << ", heads=" << o.heads()
-         << ", mlp_ratio=" << o.mlp_ratio() << ", tied=" << (o.tied() ? "true" : "false") << ")";
+         << ", mlp_ratio=" << o.mlp_ratio() << ", tied=" << (o.tied() ? "true" : "false");
+  if (o.norm() != "pre") stream << ", norm=" << o.norm();
+  if (!o.fused_qkv()) stream << ", qkv=split";
+  stream << ")";
 }
 
 torch::Tensor GPTImpl::embed(const torch::Tensor& tokens) {
@@ -55,15 +62,18 @@ torch::Tensor GPTImpl::embed(const torch::Tensor& tokens) {
 }
 
 torch::Tensor GPTImpl::forward(const torch::Tensor& tokens) {
-  return head->forward(norm->forward(layers->forward(embed(tokens))));
+  torch::Tensor x = layers->forward(embed(tokens));
+  return head->forward(norm.is_empty() ? x : norm->forward(x));
 }
 
 torch::Tensor GPTImpl::forward_probed(const torch::Tensor& tokens, Probe& probe) {
   torch::Tensor x = embed(tokens);
   probe.record("embed", "embed", x, nullptr);
   x = torchinit::nn::forward_probed(*layers, x, probe, "layers");
-  x = norm->forward(x);
-  probe.record("norm", "LayerNorm", x, norm.get());
+  if (!norm.is_empty()) {
+    x = norm->forward(x);
+    probe.record("norm", "LayerNorm", x, norm.get());
+  }
   x = head->forward(x);
   probe.record("head", "Projection", x, head.get());
   return x;

@@ -21,6 +21,8 @@ void check_block_options(const TransformerBlockOptions& o, const char* who) {
               o.mlp_ratio(), ")");
   TORCH_CHECK(o.width() % o.heads() == 0, who, ": heads (", o.heads(), ") must divide width (",
               o.width(), "); use a width that is a multiple of ", o.heads());
+  TORCH_CHECK(o.norm() == "pre" || o.norm() == "post" || o.norm() == "none", who,
+              ": norm must be pre, post or none (got '", o.norm(), "')");
 }
 
 void check_block_input(const TransformerBlockOptions& o, const torch::Tensor& x, const char* who) {
@@ -41,7 +43,13 @@ SelfAttentionImpl::SelfAttentionImpl(TransformerBlockOptions options)
 void SelfAttentionImpl::reset() {
   check_block_options(options, "torchinit::nn::SelfAttention");
   const int64_t d = options.width();
-  qkv = register_module("qkv", Projection(ProjectionOptions(d, 3 * d).blocks(3)));
+  if (options.fused_qkv()) {
+    qkv = register_module("qkv", Projection(ProjectionOptions(d, 3 * d).blocks(3)));
+  } else {
+    q = register_module("q", Projection(ProjectionOptions(d, d)));
+    k = register_module("k", Projection(ProjectionOptions(d, d)));
+    v = register_module("v", Projection(ProjectionOptions(d, d)));
+  }
   proj = register_module("proj", Projection(ProjectionOptions(d, d).role("residual_out")));
   logit_multiplier = register_buffer("logit_multiplier", at::ones({}));
 }
@@ -55,16 +63,24 @@ void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
   check_block_input(options, x, "torchinit::nn::SelfAttention");
   const int64_t b = x.size(0), t = x.size(1), d = options.width(), h = options.heads();
-  // [b, t, 3d] → 3 × [b, h, t, d/h]
-  const auto parts = qkv->forward(x).view({b, t, 3, h, d / h}).permute({2, 0, 3, 1, 4});
-  const torch::Tensor q = parts[0], k = parts[1], v = parts[2];
+  torch::Tensor qh, kh, vh;  // [b, h, t, d/h]
+  if (options.fused_qkv()) {
+    // [b, t, 3d] → 3 × [b, h, t, d/h]
+    const auto parts = qkv->forward(x).view({b, t, 3, h, d / h}).permute({2, 0, 3, 1, 4});
+    qh = parts[0], kh = parts[1], vh = parts[2];
+  } else {
+    auto heads = [&](Projection& p) {
+      return p->forward(x).view({b, t, h, d / h}).transpose(1, 2);
+    };
+    qh = heads(q), kh = heads(k), vh = heads(v);
+  }
   torch::Tensor scores =
-      at::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(d / h)) * logit_multiplier;
+      at::matmul(qh, kh.transpose(-2, -1)) / std::sqrt(double(d / h)) * logit_multiplier;
   if (options.causal()) {
     const torch::Tensor future = at::triu(at::ones({t, t}, x.options().dtype(at::kBool)), 1);
     scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
   }
-  const torch::Tensor out = at::matmul(at::softmax(scores, -1), v);  // [b, h, t, d/h]
+  const torch::Tensor out = at::matmul(at::softmax(scores, -1), vh);  // [b, h, t, d/h]
   return proj->forward(out.transpose(1, 2).reshape({b, t, d}));
 }
 
@@ -96,22 +112,32 @@ TransformerBlockImpl::TransformerBlockImpl(TransformerBlockOptions options)
 void TransformerBlockImpl::reset() {
   check_block_options(options, "torchinit::nn::TransformerBlock");
   const int64_t d = options.width();
-  ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  const bool norms = options.norm() != "none";
+  if (norms) ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   attn = register_module("attn", SelfAttention(options));
-  ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+  if (norms) ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   mlp = register_module("mlp", FeedForward(options));
+  residual_multiplier = register_buffer("residual_multiplier", at::ones({}));
 }
 
 void TransformerBlockImpl::pretty_print(std::ostream& stream) const {
   stream << "torchinit::nn::TransformerBlock(width=" << options.width()
          << ", heads=" << options.heads() << ", mlp_ratio=" << options.mlp_ratio()
-         << ", causal=" << (options.causal() ? "true" : "false") << ")";
+         << ", causal=" << (options.causal() ? "true" : "false") << ", norm=" << options.norm()
+         << (options.fused_qkv() ? "" : ", qkv=split") << ")";
 }
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& input) {
   check_block_input(options, input, "torchinit::nn::TransformerBlock");
-  torch::Tensor x = input + attn->forward(ln1->forward(input));
-  return x + mlp->forward(ln2->forward(x));
+  const std::string& norm = options.norm();
+  if (norm == "pre") {  // no multiplication by α here: the default graph stays as it was
+    torch::Tensor x = input + attn->forward(ln1->forward(input));
+    return x + mlp->forward(ln2->forward(x));
+  }
+  torch::Tensor x = input * residual_multiplier + attn->forward(input);
+  if (norm == "post") x = ln1->forward(x);
+  x = x * residual_multiplier + mlp->forward(x);
+  return norm == "post" ? ln2->forward(x) : x;
 }
 
 }  // namespace torchinit::nn

@@ -28,11 +28,14 @@ void ViTImpl::reset() {
   pos_emb = register_module("pos_emb", torch::nn::Embedding(tokens, o.width()));
   layers = torch::nn::Sequential();
   for (int64_t i = 0; i < o.depth(); ++i) {
-    layers->push_back(
-        TransformerBlock(TransformerBlockOptions(o.width(), o.heads()).mlp_ratio(o.mlp_ratio())));
+    layers->push_back(TransformerBlock(TransformerBlockOptions(o.width(), o.heads())
+                                           .mlp_ratio(o.mlp_ratio())
+                                           .norm(o.norm())
+                                           .fused_qkv(o.fused_qkv())));
   }
   register_module("layers", layers);
-  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width()})));
+  if (o.norm() == "pre")
+    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width()})));
   head = register_module("head",
                          Projection(ProjectionOptions(o.width(), o.classes()).role("readout")));
 }
@@ -41,8 +44,10 @@ void ViTImpl::pretty_print(std::ostream& stream) const {
   const ViTOptions& o = options;
   stream << "torchinit::nn::ViT(classes=" << o.classes() << ", width=" << o.width()
          << ", depth=" << o.depth() << ", heads=" << o.heads() << ", mlp_ratio=" << o.mlp_ratio()
-         << ", image=" << o.image() << ", patch=" << o.patch() << ", channels=" << o.channels()
-         << ")";
+         << ", image=" << o.image() << ", patch=" << o.patch() << ", channels=" << o.channels();
+  if (o.norm() != "pre") stream << ", norm=" << o.norm();
+  if (!o.fused_qkv()) stream << ", qkv=split";
+  stream << ")";
 }
 
 void ViTImpl::check_input(const torch::Tensor& x) const {
@@ -56,7 +61,8 @@ void ViTImpl::check_input(const torch::Tensor& x) const {
 torch::Tensor ViTImpl::forward(const torch::Tensor& images) {
   check_input(images);
   torch::Tensor x = patch->forward(images).flatten(2).transpose(1, 2) + pos_emb->weight;
-  x = norm->forward(layers->forward(x));
+  x = layers->forward(x);
+  if (!norm.is_empty()) x = norm->forward(x);
   return head->forward(x.mean(1));
 }
 
@@ -67,8 +73,10 @@ torch::Tensor ViTImpl::forward_probed(const torch::Tensor& images, Probe& probe)
   x = x.flatten(2).transpose(1, 2) + pos_emb->weight;
   probe.record("tokens", "tokens", x, nullptr);
   x = torchinit::nn::forward_probed(*layers, x, probe, "layers");
-  x = norm->forward(x);
-  probe.record("norm", "LayerNorm", x, norm.get());
+  if (!norm.is_empty()) {
+    x = norm->forward(x);
+    probe.record("norm", "LayerNorm", x, norm.get());
+  }
   x = x.mean(1);
   probe.record("mean_pool", "mean_pool", x, nullptr);
   x = head->forward(x);

@@ -85,12 +85,14 @@ Parametrization Parametrization::mup(std::string_view base_model, const Plan& ba
 }
 
 std::string Parametrization::name() const {
+  if (deepnet_layers_ > 0) return fmt::format("deepnet(layers={})", deepnet_layers_);
   return fmt::format("mup(optimizer={})",
                      options_.optimizer() == OptimizerKind::Adam ? "adam" : "sgd");
 }
 
 Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptions& options,
                                 bool write, torch::nn::Module* mutable_model) const {
+  if (deepnet_layers_ > 0) return resolve_deepnet(model, options, write, mutable_model);
   // 1. The forward multipliers, by module: Projections that are readouts get 1/m on their input,
   //    SelfAttentions √(base d_head / d_head) on their logits.
   struct Buffer {

@@ -62,7 +62,8 @@ void require_layers(std::string_view name, int64_t layers) {
 
 std::vector<std::string> Plan::presets() {
   return {"torch_default", "he",   "xavier",         "lecun_selu", "orthogonal_rnn",
-          "resnet",        "gpt2", "megatron_depth", "gpt_neox",   "olmo_mitchell"};
+          "resnet",        "gpt2", "megatron_depth", "gpt_neox",   "olmo_mitchell",
+          "deepnet"};
 }
 
 Plan Plan::preset(std::string_view name, int64_t layers) {
@@ -166,6 +167,35 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
         .rule(":weight", fan_in)
         .rule(":bias", "zeros")
         .rule(":readout", fan_in);
+  } else if (name == "deepnet") {
+    // DeepNet (Wang et al. 2022, "DeepNet: Scaling Transformers to 1,000 Layers"), for an
+    // encoder-only or decoder-only stack of N = layers post-LN blocks: xavier_normal with gain
+    // β = (8N)^(-1/4) on V, the attention output and both MLP layers, gain 1 on Q and K; the
+    // forward multiplier α = (2N)^(1/4) on the residual (DeepNorm, LN(α x + f(x))) is set by
+    // Parametrization::deepnet. Embeddings N(0, 1/d) as fairseq's Transformer.
+    require_layers(name, layers);
+    const double beta = std::pow(8.0 * double(layers), -0.25);
+    const std::string scaled = fmt::format("xavier_normal(gain={})", beta);
+    const std::string split =
+        "deepnet scales V apart from Q and K: build the model with separate projections "
+        "(gpt(..., qkv=split), TransformerBlockOptions::fused_qkv(false))";
+    p.rule("*.attn.q.weight", "xavier_normal")
+        .required(split)
+        .rule("*.attn.k.weight", "xavier_normal")
+        .required(split)
+        .rule("*.attn.v.weight", scaled)
+        .required(split)
+        .rule("*.mlp.fc1.weight", scaled);
+    norms_and_embeddings(p, "lecun_normal");
+    p.rule(":input", "xavier_normal")
+        .rule(":recurrent", "xavier_normal")
+        .rule(":weight", "xavier_normal")
+        .rule(":bias", "zeros")
+        .rule(":residual_out", scaled)
+        .required(
+            "deepnet scales the residual projections (role residual_out); this model has "
+            "none")
+        .rule(":readout", "xavier_normal");
   } else {
     std::vector<std::string> names = presets();
     TORCH_CHECK(false, "torchinit::Plan::preset: unknown preset '", name, "';",

@@ -53,6 +53,9 @@ ResidualStream residual_stream(torch::nn::Module& model, const Report& report,
               nn::short_type_name(model), ")");
   TORCH_CHECK(options.batch() >= 1, kStreamWho, ": batch must be >= 1 (got ", options.batch(), ")");
   const nn::GPTOptions& o = gpt->options;
+  TORCH_CHECK(o.norm() == "pre" && o.fused_qkv(), kStreamWho,
+              ": the recursion is for pre-LN blocks with a fused QKV (got norm=", o.norm(),
+              o.fused_qkv() ? "" : ", qkv=split", "); build the GPT with norm=pre, qkv=fused");
   const double d = double(o.width()), hidden = double(o.mlp_ratio() * o.width());
   auto m2 = [&](const std::string& path, bool zero_mean = true) {
     return second_moment(report, model, path, zero_mean);

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <string>
 
 #include "torchinit/nn/probe.h"
 #include "torchinit/nn/projection.h"
@@ -32,6 +33,11 @@ struct GPTOptions {
   TORCH_ARG(int64_t, depth);    // Transformer blocks
   TORCH_ARG(int64_t, heads);    // attention heads (divides width)
   TORCH_ARG(int64_t, mlp_ratio) = 4;
+  // The blocks' LayerNorms (TransformerBlockOptions::norm): "pre" (with a final LayerNorm
+  // `norm`), "post" or "none" (no final LayerNorm).
+  TORCH_ARG(std::string, norm) = "pre";
+  // One fused Q/K/V projection per block, or attn.q, attn.k, attn.v.
+  TORCH_ARG(bool, fused_qkv) = true;
   // head.weight is tok_emb.weight (one tensor; the head then has no bias of its own either way).
   TORCH_ARG(bool, tied) = false;
 };
@@ -52,8 +58,8 @@ class GPTImpl : public torch::nn::Cloneable<GPTImpl>, public Probed {
   torch::nn::Embedding tok_emb{nullptr};
   torch::nn::Embedding pos_emb{nullptr};
   torch::nn::Sequential layers{nullptr};
-  torch::nn::LayerNorm norm{nullptr};
-  Projection head{nullptr};  // role readout, no bias
+  torch::nn::LayerNorm norm{nullptr};  // null unless the blocks are pre-LN
+  Projection head{nullptr};            // role readout, no bias
 
  private:
   torch::Tensor embed(const torch::Tensor& tokens);

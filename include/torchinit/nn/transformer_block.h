@@ -1,7 +1,9 @@
-// The pre-LN Transformer block (GPT-2, ViT): x + attn(ln1(x)), then + mlp(ln2(x)), with
-// multi-head self-attention on a fused Q/K/V projection and a GELU MLP. The projections are
-// `Projection`s, so plans target them by role: `attn.qkv` (3 blocks), and `attn.proj` and
-// `mlp.fc2` (`residual_out`: they write into the residual stream).
+// The Transformer block (GPT-2, ViT): pre-LN by default, x + attn(ln1(x)), then + mlp(ln2(x)),
+// with multi-head self-attention on a fused Q/K/V projection and a GELU MLP; post-LN (Vaswani et
+// al. 2017; DeepNet's DeepNorm with α) or without norms (T-Fixup) as options, and Q, K, V as
+// three projections if asked. The projections are `Projection`s, so plans target them by role:
+// `attn.qkv` (3 blocks) or `attn.q`, `attn.k`, `attn.v`, and `attn.proj` and `mlp.fc2`
+// (`residual_out`: they write into the residual stream).
 #pragma once
 
 #include <torch/arg.h>
@@ -11,6 +13,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <string>
 
 #include "torchinit/nn/projection.h"
 
@@ -28,6 +31,13 @@ struct TransformerBlockOptions {
   TORCH_ARG(int64_t, mlp_ratio) = 4;
   // Causal attention (a decoder: position t attends to positions <= t).
   TORCH_ARG(bool, causal) = false;
+  // Where the LayerNorms are: "pre" (x + f(LN(x))), "post" (LN(α x + f(x)), Vaswani et al. 2017
+  // and DeepNet's DeepNorm) or "none" (α x + f(x), T-Fixup). α: the block's buffer
+  // `residual_multiplier`, 1 by default; pre-LN blocks do not use it.
+  TORCH_ARG(std::string, norm) = "pre";
+  // One fused Q/K/V projection `attn.qkv` (3 blocks), or three: `attn.q`, `attn.k`, `attn.v`
+  // (schemes that scale V and not Q, K: DeepNet, T-Fixup).
+  TORCH_ARG(bool, fused_qkv) = true;
 };
 
 // Multi-head self-attention: qkv (d → 3d, 3 blocks), softmax(β q kᵀ/√(d/h)) v per head, then
@@ -42,7 +52,8 @@ class SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentionImpl> {
   torch::Tensor forward(const torch::Tensor& input);
 
   TransformerBlockOptions options;
-  Projection qkv{nullptr};
+  Projection qkv{nullptr};                        // fused_qkv
+  Projection q{nullptr}, k{nullptr}, v{nullptr};  // !fused_qkv
   Projection proj{nullptr};
   torch::Tensor logit_multiplier;  // 0-dim buffer β
 };
@@ -62,8 +73,9 @@ class FeedForwardImpl : public torch::nn::Cloneable<FeedForwardImpl> {
 };
 TORCH_MODULE(FeedForward);
 
-// x + attn(ln1(x)), then x + mlp(ln2(x)). Paths: ln1, attn.qkv, attn.proj, ln2, mlp.fc1,
-// mlp.fc2.
+// x + attn(ln1(x)), then x + mlp(ln2(x)) (norm "pre"); LN1(α x + attn(x)), then
+// LN2(α x + mlp(x)) ("post"); α x + attn(x), then α x + mlp(x) ("none", no ln1/ln2). Paths: ln1,
+// attn.qkv (or attn.q, attn.k, attn.v), attn.proj, ln2, mlp.fc1, mlp.fc2.
 class TransformerBlockImpl : public torch::nn::Cloneable<TransformerBlockImpl> {
  public:
   explicit TransformerBlockImpl(TransformerBlockOptions options);
@@ -72,10 +84,11 @@ class TransformerBlockImpl : public torch::nn::Cloneable<TransformerBlockImpl> {
   torch::Tensor forward(const torch::Tensor& input);
 
   TransformerBlockOptions options;
-  torch::nn::LayerNorm ln1{nullptr};
+  torch::nn::LayerNorm ln1{nullptr};  // null for norm "none"
   SelfAttention attn{nullptr};
-  torch::nn::LayerNorm ln2{nullptr};
+  torch::nn::LayerNorm ln2{nullptr};  // null for norm "none"
   FeedForward mlp{nullptr};
+  torch::Tensor residual_multiplier;  // 0-dim buffer α
 };
 TORCH_MODULE(TransformerBlock);
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <string>
 
 #include "torchinit/nn/probe.h"
 #include "torchinit/nn/projection.h"
@@ -32,6 +33,11 @@ struct ViTOptions {
   TORCH_ARG(int64_t, depth);  // Transformer blocks
   TORCH_ARG(int64_t, heads);  // attention heads (divides width)
   TORCH_ARG(int64_t, mlp_ratio) = 4;
+  // The blocks' LayerNorms (TransformerBlockOptions::norm): "pre" (with a final LayerNorm
+  // `norm`), "post" or "none" (no final LayerNorm).
+  TORCH_ARG(std::string, norm) = "pre";
+  // One fused Q/K/V projection per block, or attn.q, attn.k, attn.v.
+  TORCH_ARG(bool, fused_qkv) = true;
   TORCH_ARG(int64_t, image) = 28;    // input height and width
   TORCH_ARG(int64_t, patch) = 4;     // patch side (divides image)
   TORCH_ARG(int64_t, channels) = 1;  // input channels
@@ -52,8 +58,8 @@ class ViTImpl : public torch::nn::Cloneable<ViTImpl>, public Probed {
   torch::nn::Conv2d patch{nullptr};
   torch::nn::Embedding pos_emb{nullptr};  // one row per patch
   torch::nn::Sequential layers{nullptr};
-  torch::nn::LayerNorm norm{nullptr};
-  Projection head{nullptr};  // role readout
+  torch::nn::LayerNorm norm{nullptr};  // null unless the blocks are pre-LN
+  Projection head{nullptr};            // role readout
 
  private:
   void check_input(const torch::Tensor& images) const;
