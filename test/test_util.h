@@ -193,7 +193,7 @@ inline bool same_bytes(const at::Tensor& a, const at::Tensor& b) {
 // and on other modules apply only non-strictly, with a warning that says so.
 inline bool needs_transformer_blocks(const std::string& preset) {
   return preset == "megatron_depth" || preset == "gpt_neox" || preset == "olmo_mitchell" ||
-         preset == "deepnet";
+         preset == "deepnet" || preset == "t_fixup";
 }
 
 }  // namespace torchinit::testutil

@@ -196,6 +196,37 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
             "deepnet scales the residual projections (role residual_out); this model has "
             "none")
         .rule(":readout", "xavier_normal");
+  } else if (name == "t_fixup") {
+    // T-Fixup (Huang et al. 2020, "Improving Transformer Optimization Through Better
+    // Initialization"), its decoder rule for a stack of L = layers blocks without LayerNorm
+    // (gpt(..., norm=none, qkv=split)): xavier everywhere, V, the attention output and both MLP
+    // layers scaled by s = (9L)^(-1/4); embeddings N(0, 1/d) scaled by s too.
+    require_layers(name, layers);
+    const double s = std::pow(9.0 * double(layers), -0.25);
+    const std::string scaled = fmt::format("xavier_uniform(gain={})", s);
+    p.rule("*.attn.q.weight", "xavier_uniform")
+        .required(
+            "t_fixup scales V apart from Q and K: build the model with separate "
+            "projections (gpt(..., norm=none, qkv=split))")
+        .rule("*.attn.k.weight", "xavier_uniform")
+        .rule("*.attn.v.weight", scaled)
+        .required(
+            "t_fixup scales V apart from Q and K: build the model with separate "
+            "projections (gpt(..., norm=none, qkv=split))")
+        .rule("*.mlp.fc1.weight", scaled);
+    // N(0, s²/d) for an embedding [rows, d] (fan_in = d).
+    norms_and_embeddings(
+        p,
+        fmt::format("variance_scaling(scale={}, distribution=untruncated_normal)", s * s).c_str());
+    p.rule(":input", "xavier_uniform")
+        .rule(":recurrent", "xavier_uniform")
+        .rule(":weight", "xavier_uniform")
+        .rule(":bias", "zeros")
+        .rule(":residual_out", scaled)
+        .required(
+            "t_fixup scales the residual projections (role residual_out); this model has "
+            "none")
+        .rule(":readout", "xavier_uniform");
   } else {
     std::vector<std::string> names = presets();
     TORCH_CHECK(false, "torchinit::Plan::preset: unknown preset '", name, "';",

@@ -120,5 +120,25 @@ TEST(DeepNet, BadInputNamesTheFixAndWritesNothing) {
               HasSubstr("for pre-LN blocks with a fused QKV"));
 }
 
+// T-Fixup's decoder rule (Huang et al. 2020) on blocks without norms: xavier, with V, the
+// attention output, the MLP and the embeddings scaled by (9L)^(-1/4).
+TEST(TFixup, ScalesFollowThePaper) {
+  const int64_t layers = 4, d = 32;
+  auto lm = nn::make("gpt(vocab=64, context=8, width=32, depth=4, heads=2, norm=none, qkv=split)");
+  const Report rep = Plan::preset("t_fixup", layers).apply(lm, ApplyOptions().seed(8));
+  const double s = std::pow(9.0 * layers, -0.25), xavier = std::sqrt(2.0 / (d + d));
+  EXPECT_NEAR(rep.at("layers.3.attn.q.weight").theory.std(), xavier, 1e-12);
+  EXPECT_NEAR(rep.at("layers.3.attn.v.weight").theory.std(), s * xavier, 1e-12);
+  EXPECT_NEAR(rep.at("layers.3.attn.proj.weight").theory.std(), s * xavier, 1e-12);
+  EXPECT_NEAR(rep.at("layers.0.mlp.fc2.weight").theory.std(), s * std::sqrt(2.0 / (5 * d)), 1e-12);
+  EXPECT_NEAR(rep.at("tok_emb.weight").theory.std(), s / std::sqrt(double(d)), 1e-12);
+  EXPECT_NEAR(rep.at("pos_emb.weight").theory.std(), s / std::sqrt(double(d)), 1e-12);
+  const ModuleCheck mc = check(lm, rep);
+  EXPECT_TRUE(mc.passed()) << mc.table();
+  auto fused = nn::make("gpt(vocab=64, context=8, width=32, depth=4, heads=2, norm=none)");
+  EXPECT_THAT(error_of([&] { Plan::preset("t_fixup", layers).apply(fused); }),
+              HasSubstr("t_fixup scales V apart from Q and K"));
+}
+
 }  // namespace
 }  // namespace torchinit
