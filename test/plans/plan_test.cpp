@@ -247,8 +247,7 @@ TEST(Plan, EveryPresetAppliesAndChecks) {
     const Plan plan = Plan::preset(name, /*layers=*/4);
     const bool blocks = testutil::needs_transformer_blocks(name);
     if (blocks) {  // this net has no residual projections for the depth scaling
-      EXPECT_NE(error_of([&] { plan.apply(*net); }).find(" scales "), std::string::npos)
-          << name;
+      EXPECT_NE(error_of([&] { plan.apply(*net); }).find(" scales "), std::string::npos) << name;
     }
     const Report rep = plan.apply(*net, ApplyOptions().seed(9).strict(!blocks));
     EXPECT_EQ(rep.rows().size(), net->parameters().size()) << name;
