@@ -4,8 +4,9 @@
 #include <torch/nn/module.h>
 
 #include <memory>
-#include <set>
 #include <utility>
+
+#include "parametrizations/canonical_params.h"
 
 namespace torchinit {
 namespace {
@@ -25,17 +26,14 @@ std::vector<torch::optim::OptimizerParamGroup> groups(const torch::nn::Module& m
               "; build it with MupOptions().optimizer(OptimizerKind::",
               std::string(kind) == "adam" ? "Adam" : "SGD", ")");
   std::vector<std::pair<std::pair<double, double>, std::vector<at::Tensor>>> by_multipliers;
-  std::set<const void*> seen;  // tied tensors once
-  for (const auto& item : model.named_parameters()) {
-    if (!seen.insert(item.value().unsafeGetTensorImpl()).second) continue;
-    const Multipliers& m = report.at(item.key()).multipliers;
-    TORCH_CHECK(!m.width_class.empty(), kGroupsWho, ": the report has no multipliers for ",
-                item.key());
+  for (const auto& [path, tensor] : detail::canonical_parameters(model, report, kGroupsWho)) {
+    const Multipliers& m = report.at(path).multipliers;
+    TORCH_CHECK(!m.width_class.empty(), kGroupsWho, ": the report has no multipliers for ", path);
     const std::pair<double, double> key{m.lr, m.weight_decay};
     auto it = by_multipliers.begin();
     while (it != by_multipliers.end() && it->first != key) ++it;
     if (it == by_multipliers.end()) it = by_multipliers.insert(it, {key, {}});
-    it->second.push_back(item.value());
+    it->second.push_back(tensor);
   }
   std::vector<torch::optim::OptimizerParamGroup> out;
   for (auto& [key, params] : by_multipliers) {

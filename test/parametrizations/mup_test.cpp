@@ -133,6 +133,12 @@ TEST(Mup, TiedHeadIsTheEmbeddingWithAReadoutMultiplier) {
   EXPECT_EQ(rep.at("head.weight").path, "tok_emb.weight");
   EXPECT_EQ(rep.at("head.weight").multipliers.width_class, "vector");
   EXPECT_DOUBLE_EQ(model->head->multiplier.item<double>(), 0.25);
+  // The tie is set_data (two TensorImpls, one storage): the optimizer still gets it once.
+  size_t grouped = 0;
+  for (auto& g : param_groups(*model, rep, torch::optim::AdamOptions(1e-3)))
+    grouped += g.params().size();
+  EXPECT_EQ(grouped, rep.rows().size());
+  EXPECT_EQ(grouped + 1, model->parameters().size());
 }
 
 TEST(Mup, MultipliersSurviveSaveAndLoad) {
