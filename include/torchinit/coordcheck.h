@@ -74,7 +74,7 @@ struct CoordLayer {
   std::vector<double> update;        // per width: RMS(x_t - x_0), mean over seeds
   double slope = 0, lo = 0, hi = 0;  // of log2 update vs log2 width, and its interval
   std::string verdict;               // flat, grows, shrinks or inconclusive
-  bool flat = false;
+  bool flat() const { return verdict == "flat"; }
 };
 
 class CoordCheck {

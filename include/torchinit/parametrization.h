@@ -97,10 +97,11 @@ class Parametrization {
 
  private:
   Parametrization(Base base, Plan base_plan, MupOptions options);
-  Report resolve(const torch::nn::Module& model, const ApplyOptions& options, bool write,
-                 torch::nn::Module* mutable_model) const;
-  Report resolve_deepnet(const torch::nn::Module& model, const ApplyOptions& options, bool write,
-                         torch::nn::Module* mutable_model) const;
+  // Writes into `writable` (the model itself) unless it is null (explain).
+  Report resolve(const torch::nn::Module& model, const ApplyOptions& options,
+                 torch::nn::Module* writable) const;
+  Report resolve_deepnet(const torch::nn::Module& model, const ApplyOptions& options,
+                         torch::nn::Module* writable) const;
 
   Base base_;
   Plan base_plan_;

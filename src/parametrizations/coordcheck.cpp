@@ -19,9 +19,9 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <utility>
 
+#include "parametrizations/canonical_params.h"
 #include "torchinit/nn/gpt.h"
 #include "torchinit/nn/make.h"
 #include "torchinit/nn/mlp.h"
@@ -142,13 +142,9 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
     for (int64_t seed = 0; seed < options.seeds(); ++seed) {
       if (options.progress()) options.progress()(widths[wi], seed);
       const uint64_t replicate = options.seed() + uint64_t(seed);
-      const torch::nn::AnyModule any = make_model(widths[wi]);
+      torch::nn::AnyModule any = make_model(widths[wi]);
       torch::nn::Module& model = *any.ptr();
       model.train();
-      std::vector<at::Tensor> params;
-      std::set<const void*> seen;  // a tied tensor once
-      for (const auto& p : model.parameters())
-        if (seen.insert(p.unsafeGetTensorImpl()).second) params.push_back(p);
       std::unique_ptr<torch::optim::Adam> adam;
       if (mup) {
         const Report rep = mup->apply(model, ApplyOptions().seed(replicate));
@@ -156,7 +152,10 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
             param_groups(model, rep, torch::optim::AdamOptions(options.lr())),
             torch::optim::AdamOptions(options.lr()));
       } else {
-        plan.apply(model, ApplyOptions().seed(replicate));
+        const Report rep = plan.apply(model, ApplyOptions().seed(replicate));
+        std::vector<at::Tensor> params;  // a tied tensor once
+        for (auto& [path, tensor] : detail::canonical_parameters(model, rep, kCoordWho))
+          params.push_back(tensor);
         adam =
             std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(options.lr()));
       }
@@ -178,8 +177,7 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
                   "; the widths must build the same architecture");
       for (int64_t t = 1; t <= options.steps(); ++t) {
         adam->zero_grad();
-        Recorder ignored;
-        loss_of(nn::forward_probed(model, batch.x, ignored), batch.y).backward();
+        loss_of(any.forward(batch.x), batch.y).backward();
         adam->step();
         Recorder now;
         at::NoGradGuard no_grad;
@@ -237,7 +235,6 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
                         : (layer.hi - layer.lo) / 2 >= band ? "inconclusive"
                                                             : "flat";
       }
-      layer.flat = layer.verdict == "flat";
       cc.layers_.push_back(std::move(layer));
     }
   }
@@ -261,13 +258,13 @@ CoordCheck coordcheck(std::string_view model_spec, const Plan& plan,
 }
 
 bool CoordCheck::passed() const {
-  return std::all_of(layers_.begin(), layers_.end(), [](const CoordLayer& l) { return l.flat; });
+  return std::all_of(layers_.begin(), layers_.end(), [](const CoordLayer& l) { return l.flat(); });
 }
 
 std::string CoordCheck::failures() const {
   std::string out;
   for (const auto& l : layers_)
-    if (!l.flat)
+    if (!l.flat())
       out += fmt::format("{} (step {}): {}: slope {:.3f} [{:.3f}, {:.3f}], band ±{}{}\n", l.path,
                          l.step, l.verdict, l.slope, l.lo, l.hi, band,
                          l.verdict == "inconclusive" ? " (add seeds or widths)" : "");
@@ -287,11 +284,12 @@ std::string CoordCheck::table() const {
     for (double u : l.update) out += fmt::format(" {:>9.3g}", u);
     out += fmt::format("  {:>7.3f} [{:>6.3f}, {:>6.3f}]  {}\n", l.slope, l.lo, l.hi, l.verdict);
   }
-  out += passed() ? "passed: every layer's update is flat in width\n"
-                  : "failed: " +
-                        std::to_string(std::count_if(layers_.begin(), layers_.end(),
-                                                     [](const CoordLayer& l) { return !l.flat; })) +
-                        " layer-steps grow or shrink with width\n";
+  out += passed()
+             ? "passed: every layer's update is flat in width\n"
+             : "failed: " +
+                   std::to_string(std::count_if(layers_.begin(), layers_.end(),
+                                                [](const CoordLayer& l) { return !l.flat(); })) +
+                   " layer-steps grow or shrink with width\n";
   return out;
 }
 
@@ -306,7 +304,8 @@ std::string CoordCheck::json() const {
          {"update", l.update},
          {"slope", std::isfinite(l.slope) ? nlohmann::json(l.slope) : nullptr},
          {"interval", std::isfinite(l.lo) ? nlohmann::json({l.lo, l.hi}) : nlohmann::json()},
-         {"flat", l.flat}});
+         {"verdict", l.verdict},
+         {"flat", l.flat()}});
   return nlohmann::json{{"parametrization", parametrization},
                         {"alpha", alpha},
                         {"band", band},

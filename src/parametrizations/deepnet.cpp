@@ -22,7 +22,7 @@ Parametrization Parametrization::deepnet(int64_t layers) {
 }
 
 Report Parametrization::resolve_deepnet(const torch::nn::Module& model, const ApplyOptions& options,
-                                        bool write, torch::nn::Module* mutable_model) const {
+                                        torch::nn::Module* writable) const {
   constexpr const char* who = "torchinit::Parametrization::deepnet";
   std::vector<std::pair<std::string, nn::TransformerBlockImpl*>> blocks;
   for (const auto& item : model.named_modules())
@@ -37,12 +37,12 @@ Report Parametrization::resolve_deepnet(const torch::nn::Module& model, const Ap
               "; give Parametrization::deepnet the model's number of blocks");
   // Every rule is validated, and nothing written, before the first write.
   Report report =
-      write ? base_plan_.apply(*mutable_model, options) : base_plan_.explain(model, options);
+      writable ? base_plan_.apply(*writable, options) : base_plan_.explain(model, options);
   report.set_parametrization(name());
   const double alpha = std::pow(2.0 * double(deepnet_layers_), 0.25);
   at::NoGradGuard no_grad;
   for (auto& [path, block] : blocks) {
-    if (write) block->residual_multiplier.fill_(alpha);
+    if (writable) block->residual_multiplier.fill_(alpha);
     report.add_buffer(path.empty() ? "residual_multiplier" : path + ".residual_multiplier", alpha);
   }
   return report;

@@ -91,8 +91,8 @@ std::string Parametrization::name() const {
 }
 
 Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptions& options,
-                                bool write, torch::nn::Module* mutable_model) const {
-  if (deepnet_layers_ > 0) return resolve_deepnet(model, options, write, mutable_model);
+                                torch::nn::Module* writable) const {
+  if (deepnet_layers_ > 0) return resolve_deepnet(model, options, writable);
   // 1. The forward multipliers, by module: Projections that are readouts get 1/m on their input,
   //    SelfAttentions √(base d_head / d_head) on their logits.
   struct Buffer {
@@ -168,7 +168,7 @@ Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptio
 
   // 3. Validate and write (Plan::apply validates every rule before its first write), then the
   //    buffers, which cannot fail.
-  Report report = write ? plan.apply(*mutable_model, options) : plan.explain(model, options);
+  Report report = writable ? plan.apply(*writable, options) : plan.explain(model, options);
   report.set_parametrization(name());
   for (ReportRow& row : report.mutable_rows()) {
     const auto it = multipliers.find(row.path);
@@ -176,7 +176,7 @@ Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptio
   }
   at::NoGradGuard no_grad;
   for (const Buffer& b : buffers) {
-    if (write) b.tensor.fill_(b.value);
+    if (writable) b.tensor.fill_(b.value);
     if (b.value != 1) report.add_buffer(b.path, b.value);
   }
   for (auto& w : warnings) report.warn(std::move(w));
@@ -184,7 +184,7 @@ Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptio
 }
 
 Report Parametrization::apply(torch::nn::Module& model, const ApplyOptions& options) const {
-  return resolve(model, options, /*write=*/true, &model);
+  return resolve(model, options, &model);
 }
 
 Report Parametrization::apply(const torch::nn::AnyModule& model,
@@ -194,7 +194,7 @@ Report Parametrization::apply(const torch::nn::AnyModule& model,
 }
 
 Report Parametrization::explain(const torch::nn::Module& model, const ApplyOptions& options) const {
-  return resolve(model, options, /*write=*/false, nullptr);
+  return resolve(model, options, /*writable=*/nullptr);
 }
 
 }  // namespace torchinit

@@ -204,15 +204,15 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
     require_layers(name, layers);
     const double s = std::pow(9.0 * double(layers), -0.25);
     const std::string scaled = fmt::format("xavier_uniform(gain={})", s);
+    const std::string split =
+        "t_fixup scales V apart from Q and K: build the model with separate projections "
+        "(gpt(..., norm=none, qkv=split))";
     p.rule("*.attn.q.weight", "xavier_uniform")
-        .required(
-            "t_fixup scales V apart from Q and K: build the model with separate "
-            "projections (gpt(..., norm=none, qkv=split))")
+        .required(split)
         .rule("*.attn.k.weight", "xavier_uniform")
+        .required(split)
         .rule("*.attn.v.weight", scaled)
-        .required(
-            "t_fixup scales V apart from Q and K: build the model with separate "
-            "projections (gpt(..., norm=none, qkv=split))")
+        .required(split)
         .rule("*.mlp.fc1.weight", scaled);
     // N(0, s²/d) for an embedding [rows, d] (fan_in = d).
     norms_and_embeddings(

@@ -24,9 +24,9 @@ namespace {
 constexpr const char* kStreamWho = "torchinit::residual_stream";
 
 // E[w²] of a parameter's values by its Report row; 0 for a parameter the model does not have.
-double second_moment(const Report& report, const torch::nn::Module& model, const std::string& path,
-                     bool zero_mean) {
-  const auto params = model.named_parameters();
+double second_moment(const Report& report,
+                     const torch::OrderedDict<std::string, at::Tensor>& params,
+                     const std::string& path, bool zero_mean) {
   if (!params.contains(path)) return 0;
   const ReportRow& row = report.at(path);
   TORCH_CHECK(!row.spec.empty(), kStreamWho, ": the report has no spec for ", path,
@@ -57,8 +57,9 @@ ResidualStream residual_stream(torch::nn::Module& model, const Report& report,
               ": the recursion is for pre-LN blocks with a fused QKV (got norm=", o.norm(),
               o.fused_qkv() ? "" : ", qkv=split", "); build the GPT with norm=pre, qkv=fused");
   const double d = double(o.width()), hidden = double(o.mlp_ratio() * o.width());
+  const auto params = model.named_parameters();
   auto m2 = [&](const std::string& path, bool zero_mean = true) {
-    return second_moment(report, model, path, zero_mean);
+    return second_moment(report, params, path, zero_mean);
   };
   const Activation gelu = activation("gelu");
 

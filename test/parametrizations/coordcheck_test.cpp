@@ -47,7 +47,7 @@ TEST(CoordCheck, MlpIsFlatUnderMupAndGrowsUnderStandard) {
   // size η); the input layer's fan-in is fixed, so its update is flat under both.
   EXPECT_GE(layer(sp, "layers.2", 1).lo, 0.75) << sp.table();
   EXPECT_GE(layer(sp, "layers.4", 1).lo, 0.75) << sp.table();
-  EXPECT_TRUE(layer(sp, "layers.0", 1).flat) << sp.table();
+  EXPECT_TRUE(layer(sp, "layers.0", 1).flat()) << sp.table();
   EXPECT_THAT(sp.json(), HasSubstr("\"passed\": false"));
 
   ::testing::StringMatchResultListener listener;
