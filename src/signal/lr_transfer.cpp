@@ -35,23 +35,22 @@ torch::nn::AnyModule model_at(const std::string& model, int64_t width) {
 }
 
 // The mean training loss of the last 20% of steps; NaN once a loss is not finite.
-double train(torch::nn::Module& model, const std::string& kind, torch::optim::Adam& adam,
-             const Dataset& data, const LrTransferOptions& o) {
+double train(torch::nn::Module& model, torch::optim::Adam& adam, const Dataset& data,
+             const LrTransferOptions& o) {
   at::Generator gen = at::detail::createCPUGenerator(o.seed);
   const int64_t n = data.train_x.size(0);
   at::Tensor order = at::randperm(n, gen);
   int64_t cursor = 0;
   const int64_t tail_from = o.steps - std::max<int64_t>(1, o.steps / 5);
   double tail = 0;
-  auto* any = dynamic_cast<nn::MLPImpl*>(&model);
+  auto* mlp = dynamic_cast<nn::MLPImpl*>(&model);
   auto* vit = dynamic_cast<nn::ViTImpl*>(&model);
   for (int64_t step = 0; step < o.steps; ++step) {
     if (cursor + o.batch > n) order = at::randperm(n, gen), cursor = 0;
     const at::Tensor idx = order.narrow(0, cursor, o.batch);
     cursor += o.batch;
     at::Tensor x = data.train_x.index_select(0, idx);
-    const at::Tensor logits =
-        kind == "mlp" ? any->forward(x) : vit->forward(x.reshape({o.batch, 1, 28, 28}));
+    const at::Tensor logits = mlp ? mlp->forward(x) : vit->forward(x.reshape({o.batch, 1, 28, 28}));
     const at::Tensor loss = at::cross_entropy_loss(logits, data.train_y.index_select(0, idx));
     const double l = loss.item<double>();
     if (!std::isfinite(l) || l > 1e3) return std::numeric_limits<double>::quiet_NaN();
@@ -105,8 +104,7 @@ LrTransfer lr_transfer(const Dataset& data, const LrTransferOptions& o,
           adam = std::make_unique<torch::optim::Adam>(model.parameters(),
                                                       torch::optim::AdamOptions(lr));
         }
-        out.runs.push_back(
-            {parametrization, width, log2_lr, train(model, o.model, *adam, data, o)});
+        out.runs.push_back({parametrization, width, log2_lr, train(model, *adam, data, o)});
         if (progress) progress(++done, total);
       }
     }
