@@ -10,36 +10,36 @@
 namespace torchinit {
 namespace {
 
-constexpr const char* kWho = "torchinit::init_shard_";
+constexpr const char* kInitShardWho = "torchinit::init_shard_";
 
 }  // namespace
 
 const at::Tensor& init_shard_(const at::Tensor& shard, const Initializer& init,
                               const ParamInfo& full, const Slice& slice,
                               const InitOptions& options) {
-  TORCH_CHECK(options.backend() == Backend::Philox, kWho, ": ", init.name(),
+  TORCH_CHECK(options.backend() == Backend::Philox, kInitShardWho, ": ", init.name(),
               " needs Backend::Philox: LibTorch's generator draws in call order, so a shard "
               "cannot reproduce its part of the full tensor; drop .backend(Backend::Torch)");
   try {
     validate_init(shard, init, full);
     if (full.numel() > 0) init.validate(full);  // also for empty shards of uneven splits
   } catch (const c10::Error& e) {
-    TORCH_CHECK(false, kWho, ": ", e.what_without_backtrace(), " (full shape of the shard)");
+    TORCH_CHECK(false, kInitShardWho, ": ", e.what_without_backtrace(), " (full shape of the shard)");
   }
-  const std::vector<int64_t> expected = slice.shard_shape(full.shape, kWho);
+  const std::vector<int64_t> expected = slice.shard_shape(full.shape, kInitShardWho);
   if (slice.is_flat()) {
-    TORCH_CHECK(shard.numel() == expected[0], kWho, ": the shard holds ", shard.numel(),
+    TORCH_CHECK(shard.numel() == expected[0], kInitShardWho, ": the shard holds ", shard.numel(),
                 " elements, but slice ", slice.str(), " of the full shape ", full.shape_str(),
                 " has ", expected[0], "; allocate the shard with ", expected[0], " elements");
   } else {
-    TORCH_CHECK(shard.sizes().vec() == expected, kWho, ": the shard has shape ",
+    TORCH_CHECK(shard.sizes().vec() == expected, kInitShardWho, ": the shard has shape ",
                 fmt::format("[{}]", fmt::join(shard.sizes(), ", ")), ", but slice ", slice.str(),
                 " of the full shape ", full.shape_str(), " has shape ",
                 fmt::format("[{}]", fmt::join(expected, ", ")),
                 "; allocate the shard with the slice's shape");
   }
   if (shard.numel() == 0) return shard;
-  const std::vector<ElementRun> runs = slice.runs(full.shape, kWho);
+  const std::vector<ElementRun> runs = slice.runs(full.shape, kInitShardWho);
   at::NoGradGuard no_grad;
   const Stream stream(resolve_seed(options), hash_key(options.key()));
   const bool direct = shard.device().is_cpu() && shard.is_contiguous() &&

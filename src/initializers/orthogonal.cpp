@@ -1,6 +1,8 @@
 // orthogonal(gain): a Haar-distributed (semi-)orthogonal matrix times gain (Saxe et al. 2014).
-// The [size(0), numel/size(0)] view of a normal matrix is QR-factorized; multiplying Q's columns
-// by sign(diag R) makes the factorization unique and Q Haar (Mezzadri 2007).
+// The [size(0), numel/size(0)] view of a normal matrix is QR-factorized with sign(diag R) = +1,
+// which makes the factorization unique and Q Haar (Mezzadri 2007). Backend::Philox factorizes by
+// tiled CholeskyQR2 (cholesky_qr.h), so that a shard computes its part alone; Backend::Torch by
+// LibTorch's QR, as torch.nn.init.orthogonal_.
 #include <ATen/ops/eye.h>
 #include <ATen/ops/linalg_qr.h>
 #include <dlfcn.h>
@@ -17,6 +19,7 @@
 #include "checks/marginal_tests.h"
 #include "checks/structure_check.h"
 #include "initializers/builtins.h"
+#include "initializers/cholesky_qr.h"
 #include "initializers/fill_helpers.h"
 #include "torchinit/registry.h"
 
@@ -64,78 +67,6 @@ SerialMkl::~SerialMkl() {
 
 namespace {
 
-// LAPACK's QR (geqrf/orgqr) and LQ (gelqf/orglq) entry points, Fortran calling convention,
-// resolved at run time from the LAPACK that LibTorch already loaded (OpenBLAS on Debian), so
-// torchinit gains no link dependency; null when none is visible.
-template <typename T>
-struct Lapack {
-  using Factor = void (*)(int*, int*, T*, int*, T*, T*, int*, int*);
-  using Build = void (*)(int*, int*, int*, T*, int*, T*, T*, int*, int*);
-  Factor geqrf = nullptr, gelqf = nullptr;
-  Build orgqr = nullptr, orglq = nullptr;
-
-  static const Lapack& get() {
-    static const Lapack lapack = [] {
-      const bool f = sizeof(T) == 4;
-      Lapack l;
-      l.geqrf = reinterpret_cast<Factor>(dlsym(RTLD_DEFAULT, f ? "sgeqrf_" : "dgeqrf_"));
-      l.gelqf = reinterpret_cast<Factor>(dlsym(RTLD_DEFAULT, f ? "sgelqf_" : "dgelqf_"));
-      l.orgqr = reinterpret_cast<Build>(dlsym(RTLD_DEFAULT, f ? "sorgqr_" : "dorgqr_"));
-      l.orglq = reinterpret_cast<Build>(dlsym(RTLD_DEFAULT, f ? "sorglq_" : "dorglq_"));
-      return l;
-    }();
-    return lapack;
-  }
-  bool ok() const { return geqrf && gelqf && orgqr && orglq; }
-};
-
-// orthogonalize_ in the tensor's own memory: the row-major [rows, cols] matrix A is, to LAPACK,
-// the column-major matrix M = A^T (cols x rows). Tall A: M = L Q (gelqf), so A = Q^T L^T is A's
-// QR and orglq leaves Q^T in place. Wide and square A: as torch for wide ones, A^T = M = Q R
-// (geqrf) and orgqr leaves Q (= the result transposed, row-major) in place. Either way the sign of
-// R's diagonal is read before the second call and applied with the gain in one pass; only LAPACK's
-// workspace and tau are allocated. False (tensor untouched) when LAPACK is not available.
-template <typename T>
-bool orthogonalize_in_place(T* a, int64_t rows, int64_t cols, double gain) {
-  const Lapack<T>& lapack = Lapack<T>::get();
-  if (!lapack.ok() || rows > INT32_MAX || cols > INT32_MAX) return false;
-  int m = static_cast<int>(cols), n = static_cast<int>(rows), lda = m, info = 0;
-  int k = std::min(m, n);
-  // Square A: A^T is as Gaussian as A and Q^T as Haar as Q, so the QR of A^T serves and avoids
-  // LAPACK's LQ routines (slower than QR in OpenBLAS's reference-LAPACK build).
-  const bool tall = rows > cols;
-  std::vector<T> tau(k);
-  T query = 0;
-  int lwork = -1;
-  (tall ? lapack.gelqf : lapack.geqrf)(&m, &n, a, &lda, tau.data(), &query, &lwork, &info);
-  int build_lwork = -1;
-  T build_query = 0;
-  (tall ? lapack.orglq : lapack.orgqr)(&m, &n, &k, a, &lda, tau.data(), &build_query, &build_lwork,
-                                       &info);
-  lwork = static_cast<int>(std::max(query, build_query)) + 1;
-  std::vector<T> work(lwork);
-  (tall ? lapack.gelqf : lapack.geqrf)(&m, &n, a, &lda, tau.data(), work.data(), &lwork, &info);
-  TORCH_CHECK(info == 0, "torchinit::orthogonal: internal error: LAPACK factorization info ", info);
-  std::vector<T> scale(k);  // sign(diag) * gain, sign(0) = +1 as in orthogonalize_
-  for (int j = 0; j < k; ++j)
-    scale[j] = static_cast<T>(a[int64_t{j} * lda + j] >= 0 ? gain : -gain);
-  (tall ? lapack.orglq : lapack.orgqr)(&m, &n, &k, a, &lda, tau.data(), work.data(), &lwork, &info);
-  TORCH_CHECK(info == 0, "torchinit::orthogonal: internal error: LAPACK orthogonal factor info ",
-              info);
-  at::parallel_for(0, rows, 1 << 6, [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      T* row = a + i * cols;
-      if (tall) {
-        for (int64_t j = 0; j < cols; ++j) row[j] *= scale[j];  // column j of Q^T
-      } else {
-        const T sj = scale[i];  // row i of the result is column i of Q
-        for (int64_t j = 0; j < cols; ++j) row[j] *= sj;
-      }
-    }
-  });
-  return true;
-}
-
 class Orthogonal final : public Initializer {
  public:
   explicit Orthogonal(double gain) : gain_(gain) {}
@@ -146,17 +77,12 @@ class Orthogonal final : public Initializer {
     return Distribution::orthogonal(p.shape[0], p.numel() / p.shape[0], gain_);
   }
   void fill(at::Tensor& t, const ParamInfo& p, const Stream& s) const override {
-    parallel_fill(
-        t, [&](auto* out, int64_t first, int64_t n) { fill_normal(out, first, n, s, 0, 1); });
-    const int64_t rows = p.shape[0], cols = p.numel() / p.shape[0];
-    const SerialMkl serial;
-    bool done = false;
-    if (t.is_contiguous()) {
-      done = t.scalar_type() == at::kDouble
-                 ? orthogonalize_in_place(t.data_ptr<double>(), rows, cols, gain_)
-                 : orthogonalize_in_place(t.data_ptr<float>(), rows, cols, gain_);
-    }
-    if (!done) orthogonalize_(t, rows, cols, gain_);
+    orthogonal_runs(t, {ElementRun{0, t.numel()}}, p.shape[0], p.numel() / p.shape[0], gain_, s);
+  }
+  // A shard: the same tiled factorization, then only the shard's rows of Q (cholesky_qr.h).
+  void fill_runs(at::Tensor& out, const std::vector<ElementRun>& runs, const ParamInfo& p,
+                 const Stream& s) const override {
+    orthogonal_runs(out, runs, p.shape[0], p.numel() / p.shape[0], gain_, s);
   }
   void fill_torch(at::Tensor& t, const ParamInfo& p) const override {
     t.normal_(0, 1);

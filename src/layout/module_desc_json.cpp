@@ -17,17 +17,17 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kWho = "torchinit::module_desc_from_json: ";
+constexpr const char* kModuleDescJsonWho = "torchinit::module_desc_from_json: ";
 
 // The fields of one JSON object, read by name; a key that is not read is an error.
 class Fields {
  public:
   Fields(const json& object, std::string where, std::vector<std::string> keys)
       : object_(object), where_(std::move(where)) {
-    TORCH_CHECK(object.is_object(), kWho, where_, " must be a JSON object, got ",
+    TORCH_CHECK(object.is_object(), kModuleDescJsonWho, where_, " must be a JSON object, got ",
                 object.type_name());
     for (const auto& item : object.items()) {
-      TORCH_CHECK(std::find(keys.begin(), keys.end(), item.key()) != keys.end(), kWho, where_,
+      TORCH_CHECK(std::find(keys.begin(), keys.end(), item.key()) != keys.end(), kModuleDescJsonWho, where_,
                   ": unknown key '", item.key(), "';", did_you_mean(item.key(), keys),
                   " the keys are ModuleDesc's field names");
     }
@@ -73,7 +73,7 @@ class Fields {
         out = std::nullopt;
         return;
       }
-      TORCH_CHECK(v->is_array() && v->size() == 2, kWho, where_, ": '", key,
+      TORCH_CHECK(v->is_array() && v->size() == 2, kModuleDescJsonWho, where_, ": '", key,
                   "' expects [fan_in, fan_out] or null, got ", v->dump());
       out = Fans{integer(key, (*v)[0]), integer(key, (*v)[1])};
     }
@@ -90,7 +90,7 @@ class Fields {
     return expect(key, v, v.is_number_integer(), "an integer");
   }
   const json& expect(const char* key, const json& v, bool ok, const char* expected) const {
-    TORCH_CHECK(ok, kWho, where_, ": '", key, "' expects ", expected, ", got ", v.dump());
+    TORCH_CHECK(ok, kModuleDescJsonWho, where_, ": '", key, "' expects ", expected, ", got ", v.dump());
     return v;
   }
   void expect_array(const char* key, const json& v, const char* expected) const {
@@ -141,7 +141,7 @@ ModuleDesc module_desc_from_json(std::string_view text) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    TORCH_CHECK(false, kWho, "invalid JSON: ", e.what());
+    TORCH_CHECK(false, kModuleDescJsonWho, "invalid JSON: ", e.what());
   }
   const Fields f(
       j, "module description",
@@ -152,7 +152,7 @@ ModuleDesc module_desc_from_json(std::string_view text) {
        "add_bias_kv",   "num_parameters", "init",           "ancestor_types", "attribute",
        "params"});
   ModuleDesc d;
-  TORCH_CHECK(f.find("type") != nullptr, kWho,
+  TORCH_CHECK(f.find("type") != nullptr, kModuleDescJsonWho,
               "module description: 'type' is required (\"Linear\", \"LSTM\", … or the class name)");
   f.read("type", d.type);
   f.read("class_name", d.class_name);
@@ -180,7 +180,7 @@ ModuleDesc module_desc_from_json(std::string_view text) {
   f.read("ancestor_types", d.ancestor_types);
   f.read("attribute", d.attribute);
   if (const json* params = f.find("params")) {
-    TORCH_CHECK(params->is_object(), kWho,
+    TORCH_CHECK(params->is_object(), kModuleDescJsonWho,
                 "module description: 'params' expects an object {name: layout}, got ",
                 params->dump());
     for (const auto& item : params->items())

@@ -20,7 +20,7 @@ void register_builtin_models(ModelRegistry& registry);
 
 namespace {
 
-constexpr const char* kWho = "torchinit::nn::make";
+constexpr const char* kMakeWho = "torchinit::nn::make";
 
 using torchinit::detail::ArgCheck;
 using torchinit::detail::got;
@@ -277,7 +277,7 @@ void ModelArgs::fail(const std::string& name, const std::string& message) const 
   const auto it = values_.find(name);
   const int column =
       it != values_.end() && it->second.column > 0 ? it->second.column : model_column_;
-  torchinit::detail::ArgCheck(source_, kWho, model_, name).fail(message, column);
+  torchinit::detail::ArgCheck(source_, kMakeWho, model_, name).fail(message, column);
 }
 
 // ---- ModelRegistry ----
@@ -299,7 +299,7 @@ void ModelRegistry::add(ModelEntry entry) {
   TORCH_CHECK(!entry.name.empty() && entry.factory,
               "torchinit::nn::ModelRegistry::add: an entry needs a name and a factory");
   // Fail now, not at first use.
-  for (const auto& p : params_of(entry)) torchinit::detail::check_default(kWho, entry.name, p);
+  for (const auto& p : params_of(entry)) torchinit::detail::check_default(kMakeWho, entry.name, p);
   std::unique_lock lock(mutex_);
   TORCH_CHECK(entries_.count(entry.name) == 0, "torchinit::nn::ModelRegistry::add: the name '",
               entry.name, "' is already registered; pick another name");
@@ -330,13 +330,13 @@ std::vector<ModelEntry> ModelRegistry::entries() const {
 
 std::pair<ModelEntry, ModelArgs> ModelRegistry::bind(const Spec& spec) const {
   const std::optional<ModelEntry> found = find(spec.name());
-  TORCH_CHECK(found, kWho, ": unknown model '", excerpt(spec.name()), "';",
+  TORCH_CHECK(found, kMakeWho, ": unknown model '", excerpt(spec.name()), "';",
               did_you_mean(spec.name(), names()), " expected one of ", c10::Join(", ", names()),
               where(spec, spec.column()),
               "\nhint: `torchinit list --models` describes every model and its arguments");
   const ModelEntry& e = *found;
   const torchinit::detail::BoundArgs bound =
-      torchinit::detail::bind(spec, kWho, e.name, params_of(e));
+      torchinit::detail::bind(spec, kMakeWho, e.name, params_of(e));
   ModelArgs args;
   args.model_ = e.name;
   args.source_ = spec.source();

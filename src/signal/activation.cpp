@@ -395,7 +395,7 @@ const std::vector<Entry>& entries() {
   return *table;
 }
 
-constexpr const char* kWho = "torchinit::activation";
+constexpr const char* kActivationWho = "torchinit::activation";
 
 void check_q(double q, const char* fn) {
   TORCH_CHECK(std::isfinite(q) && q >= 0, "torchinit::Activation::", fn,
@@ -493,7 +493,7 @@ std::pair<const ActivationInfo*, std::vector<SpecValue>> bind_activation(const S
 Activation activation(std::string_view spec) { return activation(Spec::parse(spec)); }
 
 Activation activation(const Spec& spec) {
-  const auto [e, bound] = detail::bind_activation(spec, kWho);
+  const auto [e, bound] = detail::bind_activation(spec, kActivationWho);
   std::vector<SpecValue> values;
   std::vector<SpecArg> canonical;  // the arguments that differ from their default
   for (size_t i = 0; i < e->params.size(); ++i) {
