@@ -219,10 +219,10 @@ class CholeskyQr {
 
   // The factors (as lower-triangular L = R^T, k x k): CholeskyQR2, or shifted CholeskyQR3 when
   // M's Gram is not numerically positive definite (Fukaya et al. 2020).
-  void factorize() {
+  void factorize(bool force_shift) {
     Buffer<double> g = gram<double>(nullptr);
     int passes = 2;
-    if (!cholesky(g, k_)) {
+    if (force_shift || !cholesky(g, k_)) {
       g = gram<double>(nullptr);
       double trace = 0;
       for (int64_t j = 0; j < k_; ++j) trace += g.data()[j * (k_ + 1)];
@@ -405,7 +405,7 @@ void write_block(T* out, const std::vector<ElementRun>& runs, const std::vector<
 
 template <typename S>
 void orthogonal_runs_in(at::Tensor& out, const std::vector<ElementRun>& runs, int64_t rows,
-                        int64_t cols, double gain, const Stream& s) {
+                        int64_t cols, double gain, const Stream& s, bool force_shift) {
   CholeskyQr<S> qr(rows, cols, s);
   const std::vector<bool> used = blocks_of(runs, qr, cols);
   // Keep Q1's blocks when they cost at most twice the output's bytes (the whole matrix, row
@@ -415,7 +415,7 @@ void orthogonal_runs_in(at::Tensor& out, const std::vector<ElementRun>& runs, in
     used_elements += used[b] ? std::min(kBlock, qr.n() - int64_t(b) * kBlock) * qr.k() : 0;
   if (used_elements * int64_t(sizeof(S)) <= 2 * out.numel() * int64_t(out.element_size()))
     qr.keep_blocks(used);
-  qr.factorize();
+  qr.factorize(force_shift);
   std::vector<int64_t> offset(runs.size() + 1, 0);
   for (size_t i = 0; i < runs.size(); ++i) offset[i + 1] = offset[i] + runs[i].count;
   std::vector<int64_t> todo;
@@ -436,13 +436,13 @@ void orthogonal_runs_in(at::Tensor& out, const std::vector<ElementRun>& runs, in
 }  // namespace
 
 void orthogonal_runs(at::Tensor& out, const std::vector<ElementRun>& runs, int64_t rows,
-                     int64_t cols, double gain, const Stream& s) {
+                     int64_t cols, double gain, const Stream& s, bool force_shift) {
   if (out.numel() == 0) return;
   const SerialOpenBlas serial_openblas;
   if (out.scalar_type() == at::kFloat) {
-    orthogonal_runs_in<float>(out, runs, rows, cols, gain, s);
+    orthogonal_runs_in<float>(out, runs, rows, cols, gain, s, force_shift);
   } else {
-    orthogonal_runs_in<double>(out, runs, rows, cols, gain, s);
+    orthogonal_runs_in<double>(out, runs, rows, cols, gain, s, force_shift);
   }
 }
 

@@ -27,7 +27,8 @@ namespace torchinit::detail {
 // runs asked for, the thread count or the process (on one machine and BLAS). Work: about 4·n·k²
 // flops for the whole matrix, about 3·n·k² for any part; memory: two k x k factors, one panel
 // and the output (plus Q1's rows of the output when they are at most twice its bytes).
+// force_shift (tests): take the shifted CholeskyQR3 path even where G's Cholesky succeeds.
 void orthogonal_runs(at::Tensor& out, const std::vector<ElementRun>& runs, int64_t rows,
-                     int64_t cols, double gain, const Stream& s);
+                     int64_t cols, double gain, const Stream& s, bool force_shift = false);
 
 }  // namespace torchinit::detail

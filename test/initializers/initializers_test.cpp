@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "initializers/builtin_names.h"
+#include "initializers/cholesky_qr.h"
 #include "test_util.h"
 #include "torchinit/distribution.h"
 #include "torchinit/init.h"
@@ -605,8 +606,8 @@ TEST(Determinism, SameBytesAtOneTwoAndFourThreads) {
   ThreadCountGuard guard;
   // 2^20 elements: 32 chunks of the 2^15-element parallel grain.
   const Shape shape = {1024, 1024};
-  for (const std::string spec :
-       {"uniform", "normal", "trunc_normal(std=0.3)", "kaiming_uniform", "sparse(sparsity=0.3)"}) {
+  for (const std::string spec : {"uniform", "normal", "trunc_normal(std=0.3)", "kaiming_uniform",
+                                 "sparse(sparsity=0.3)", "orthogonal"}) {
     std::vector<at::Tensor> results;
     for (int threads : {1, 2, 4}) {
       at::set_num_threads(threads);
@@ -617,6 +618,35 @@ TEST(Determinism, SameBytesAtOneTwoAndFourThreads) {
     }
     EXPECT_TRUE(same_bytes(results[0], results[1])) << spec << ": 1 vs 2 threads";
     EXPECT_TRUE(same_bytes(results[0], results[2])) << spec << ": 1 vs 4 threads";
+  }
+}
+
+// CholeskyQR's shifted first pass (CholeskyQR3), which a Gaussian matrix takes only when it is
+// nearly singular, forced: it yields the same Q (the QR with sign(diag R) = +1 is unique) to
+// the rounding of the output, orthogonal, and its shards are its bytes. Bound: a few units of
+// float's epsilon times the small dimension's growth, far below the 1e-4 used.
+TEST(Determinism, ShiftedCholeskyQrGivesTheSameQAndItsShards) {
+  const torchinit::Stream stream(3, torchinit::hash_key("w"));
+  for (const Shape& shape : {Shape{1100, 300}, Shape{300, 1100}}) {
+    for (const auto dtype : {at::kFloat, at::kDouble}) {
+      const at::Tensor plain = at::empty(shape, at::TensorOptions().dtype(dtype));
+      at::Tensor shifted = at::empty(shape, at::TensorOptions().dtype(dtype));
+      const std::vector<torchinit::ElementRun> all = {{0, plain.numel()}};
+      at::Tensor p = plain;
+      torchinit::detail::orthogonal_runs(p, all, shape[0], shape[1], 1.0, stream);
+      torchinit::detail::orthogonal_runs(shifted, all, shape[0], shape[1], 1.0, stream, true);
+      const double tol = dtype == at::kFloat ? 1e-4 : 1e-12;
+      EXPECT_LT(plain.sub(shifted).abs().max().item<double>(), tol) << shape[0] << "x" << shape[1];
+      const at::Tensor w = shifted.to(at::kDouble);
+      const at::Tensor gram = shape[0] >= shape[1] ? w.t().mm(w) : w.mm(w.t());
+      EXPECT_LT(gram.sub(at::eye(gram.size(0), gram.options())).abs().max().item<double>(), tol);
+      // Rows [100, 250), alone, are the same bytes.
+      at::Tensor part = at::empty({150 * shape[1]}, at::TensorOptions().dtype(dtype));
+      torchinit::detail::orthogonal_runs(part, {{100 * shape[1], 150 * shape[1]}}, shape[0],
+                                         shape[1], 1.0, stream, true);
+      EXPECT_TRUE(same_bytes(part, shifted.reshape({-1}).slice(0, 100 * shape[1], 250 * shape[1])))
+          << shape[0] << "x" << shape[1];
+    }
   }
 }
 
