@@ -65,8 +65,9 @@ test-upstream-ci:
 
 bench: deps
 	cmake --preset release -DTORCHINIT_BUILD_BENCH=ON
-	cmake --build --preset release -j $(JOBS) --target torchinit_bench torchinit_ops
+	cmake --build --preset release -j $(JOBS) --target torchinit_bench torchinit_ops torchinit_cli
 	build/release/bench/torchinit_bench --benchmark_out=bench/results.json --benchmark_out_format=json $(BENCH_ARGS)
+	build/release/torchinit bench orthogonal --shape 8192,8192 --threads 2 --repeat 3
 	PYTHONPATH=python TORCHINIT_OPS_LIBRARY=build/release/src/ops/libtorchinit_ops.so \
 	  /usr/bin/python3 bench/python_init_bench.py --json bench/python_results.json
 

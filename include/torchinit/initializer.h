@@ -37,8 +37,8 @@ class Initializer {
   // Sharded fill (init_shard_): writes into `out` (contiguous, CPU, float32/float64, numel = the
   // runs' total) the values fill() writes at element runs `runs` of the full parameter `p`, one
   // run after the other. The default materializes the full parameter with fill() and copies
-  // the runs: memory and time of the full parameter, for schemes whose values depend on the
-  // whole tensor (orthogonal, sparse). Element-wise schemes override it with shard-sized work.
+  // the runs: memory and time of the full parameter, for schemes of your own whose values
+  // depend on the whole tensor. Every built-in scheme overrides it with shard-sized work.
   virtual void fill_runs(at::Tensor& out, const std::vector<ElementRun>& runs, const ParamInfo& p,
                          const Stream& s) const;
   // Derived quantities worth showing (gain, fan, std, bound), in display order.
