@@ -1,8 +1,8 @@
 // torchinit::dist on forked local ranks (loopback Gloo, FileStore in a temp dir): world sizes
 // 1-4, uneven rows / cols / flat shards (all-)gathered bitwise equal to the full init_,
-// check_sharded equal to check() on the full tensor, and a killed rank making the others fail,
-// naming it, within the configured timeout. Ranks report through their exit status (gtest lives in
-// the parent) and print what differed.
+// check_sharded equal to check() on the full tensor, and a killed rank (also one killed in the
+// middle of orthogonal) making the others fail, naming it, within the configured timeout. Ranks
+// report through their exit status (gtest lives in the parent) and print what differed.
 #include <ATen/Context.h>
 #include <ATen/Functions.h>
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.h"
@@ -204,6 +205,46 @@ TEST(Dist, AKilledRankMakesTheOthersFailNamingItWithinTheTimeout) {
     // wait seconds for a core (1 s of slack failed 1 run in 3 there); a hang would take 1000
     // all_reduces of 3 s each.
     fail(seconds < 3.0 + 7.0, "failed after " + std::to_string(seconds) + " s");
+    return fail.count == 0 ? 0 : 1;
+  });
+  EXPECT_EQ(codes, (std::vector<int>{0, 0, 128 + SIGKILL}));
+}
+
+// A rank killed in the middle of its orthogonal shard: orthogonal needs no communication (each
+// rank factorizes alone), so the survivors finish their shards; the collective after it
+// (check_sharded) fails naming the dead rank within the timeout, never hangs.
+TEST(Dist, ARankKilledMidOrthogonalMakesTheNextCollectiveFailNamingIt) {
+  const std::string store = store_path();
+  const Shape full = {1536, 1536};
+  const auto codes = torchinit::dist::fork_local(3, [&](int rank) {
+    Context ctx(ContextOptions().rank(rank).world_size(3).file_store(store).timeout(3s));
+    ctx.barrier();
+    if (rank == 2) {  // killed 20 ms into its factorization (which takes about 0.3 s)
+      std::thread([] {
+        std::this_thread::sleep_for(20ms);
+        raise(SIGKILL);
+      }).detach();
+    }
+    const auto [b, e] = piece(full[0], 3, rank);
+    at::Tensor shard = at::empty({e - b, full[1]});
+    torchinit::init_shard_(shard, "orthogonal", full, Slice::rows(b, e),
+                           InitOptions().seed(4).key("w"));
+    const auto start = std::chrono::steady_clock::now();
+    std::string message;
+    try {
+      (void)torchinit::dist::check_sharded(ctx, shard, full, Slice::rows(b, e),
+                                           torchinit::theory("orthogonal", full));
+    } catch (const c10::Error& err) {
+      message = err.what_without_backtrace();
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Failures fail{rank};
+    fail(!message.empty(), "no error after rank 2 died");
+    for (const char* part : {"rank 2 (pid", "died", "timeout 3000 ms"})
+      fail(message.find(part) != std::string::npos,
+           std::string("message lacks '") + part + "': " + message);
+    fail(seconds < 3.0 + 7.0, "failed after " + std::to_string(seconds) + " s");  // as above
     return fail.count == 0 ? 0 : 1;
   });
   EXPECT_EQ(codes, (std::vector<int>{0, 0, 128 + SIGKILL}));
