@@ -92,8 +92,9 @@ at::Tensor gather_full(Context& ctx, const at::Tensor& shard, at::IntArrayRef fu
 
 // check(full tensor, theory) computed from the shards: for continuous marginals (uniform,
 // normal, truncated normal) moments merged across ranks and the check's strided subsample
-// assembled from the ranks that hold it, never the full tensor; other families (exact
-// structure, orthogonal, sparse, chrono, mixtures) assemble the full tensor on every rank.
+// assembled from the ranks that hold it, constants (zeros, ones) a count of differing elements,
+// never the full tensor; other families (exact structure, orthogonal, sparse, chrono, mixtures)
+// assemble the full tensor on every rank.
 // The result (verdict and every statistic, up to rounding of the merge) is check()'s on the
 // full tensor; equal on every rank.
 CheckResult check_sharded(Context& ctx, const at::Tensor& shard, at::IntArrayRef full_shape,

@@ -5,8 +5,9 @@
 //   1. every rank: tensor_moments(shard); merged with stats::Moments::merge in rank order;
 //   2. every rank: shard_subsample(shard, full_shape, slice); summed over ranks;
 //   3. every rank: check_merged(theory, merged, summed, dtype).
-// Theories that read more than these (exact values, structure across elements) need the full
-// tensor: checkable_from_shards() says which.
+// Constants merge a count of differing elements instead (constant_from_shards). Theories that read
+// more (exact values, structure across elements) need the full tensor: checkable_from_shards()
+// says which.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -37,5 +38,15 @@ at::Tensor shard_subsample(const at::Tensor& shard, const std::vector<int64_t>& 
 CheckResult check_merged(const Distribution& theory, const stats::Moments& merged,
                          const at::Tensor& summed_subsample, at::ScalarType dtype,
                          const CheckOptions& options = {});
+
+// The constant families (zeros, ones, constant): check() needs only how many elements differ
+// from the constant as stored in the tensor's dtype, which the shards count and sum.
+bool constant_from_shards(const Distribution& theory);
+// Elements of `shard` that differ from theory's constant stored in the shard's dtype.
+int64_t count_not_constant(const at::Tensor& shard, const Distribution& theory);
+// check()'s verdict on a constant parameter of n elements of which `differing` (summed over the
+// shards) differ; needs constant_from_shards(theory).
+CheckResult check_constant_merged(const Distribution& theory, int64_t n, int64_t differing,
+                                  const CheckOptions& options = {});
 
 }  // namespace torchinit

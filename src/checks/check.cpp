@@ -15,6 +15,7 @@
 #include "checks/marginal_tests.h"
 #include "checks/structure_check.h"
 #include "torchinit/init.h"
+#include "torchinit/merged_check.h"
 
 namespace torchinit {
 namespace {
@@ -223,6 +224,33 @@ CheckResult check(const at::Tensor& tensor, const Distribution& theory,
         }
       },
       theory.typed_structure());
+  return r;
+}
+
+bool constant_from_shards(const Distribution& theory) {
+  return theory.is_exact() && theory.kind() == Distribution::Kind::Constant &&
+         std::holds_alternative<structure::None>(theory.typed_structure());
+}
+
+int64_t count_not_constant(const at::Tensor& shard, const Distribution& theory) {
+  TORCH_CHECK(constant_from_shards(theory), "torchinit::count_not_constant: ", theory.family(),
+              " is not a constant");
+  if (shard.numel() == 0) return 0;
+  const at::Tensor c = readable(shard);
+  const at::Tensor expected = at::zeros({}, c.options().dtype(shard.scalar_type()))
+                                  .fill_(theory.mean())
+                                  .to(c.scalar_type());
+  return c.ne(expected).sum().item<int64_t>();
+}
+
+// As check_constant on the whole tensor.
+CheckResult check_constant_merged(const Distribution& theory, int64_t n, int64_t differing,
+                                  const CheckOptions& options) {
+  TORCH_CHECK(constant_from_shards(theory), "torchinit::check_constant_merged: ", theory.family(),
+              " is not a constant");
+  validate_check_options(options);
+  CheckResult r(theory, n, options.alpha());
+  r.add(exact_statistic("exact", differing, n, "the constant " + num(theory.mean())));
   return r;
 }
 

@@ -2,7 +2,7 @@
 // continuous marginals the statistics are check()'s own (mean and variance z-tests from the merged
 // moments, KS and Anderson–Darling on check()'s evenly strided subsample, alpha / 4 each, the same
 // power rule); the subsample is assembled from the ranks that hold its elements, never the full
-// tensor.
+// tensor. Constants sum a count of differing elements.
 #include <ATen/Functions.h>
 #include <c10/util/Exception.h>
 
@@ -28,6 +28,11 @@ CheckResult check_sharded(Context& ctx, const at::Tensor& shard, at::IntArrayRef
   const stats::Moments m = all_reduce_moments(ctx, local);
   TORCH_CHECK(m.n > 0, who, ": the full parameter has no elements");
   const bool finite = std::isfinite(m.mean) && std::isfinite(m.m2) && std::isfinite(m.m4);
+  if (finite && constant_from_shards(theory)) {  // ones, zeros: a count, never the tensor
+    at::Tensor differing = at::full({1}, double(count_not_constant(shard, theory)), at::kDouble);
+    ctx.all_reduce_sum(differing, "check_sharded (constant)");
+    return check_constant_merged(theory, m.n, int64_t(differing.item<double>()), options);
+  }
   if (!finite || !checkable_from_shards(theory)) {
     // Whole-tensor structure (or the count of non-finite values): check() on the full tensor.
     const at::Tensor whole = all_gather_full(ctx, shard, full_shape, slice);
