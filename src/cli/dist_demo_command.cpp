@@ -1,44 +1,56 @@
-// torchinit dist-demo [--world-size 4] [--seed 1] [--timeout 60] [--rows 4096 --cols 16384]:
-// forks N ranks on 127.0.0.1 (Gloo over a FileStore in a temp dir); each shards ResNet-50's
-// convolutions by output channel and a rows x cols Linear weight by rows and by columns, inits
-// its shards, checks the global statistics (check_sharded), gathers the shards to rank 0 and
-// compares them bitwise with a single-process init_. Rank 0 prints the table and the time per rank.
-// Exit status 1 when a check fails or a byte differs.
+// torchinit dist-demo [--world-size 4] [--model llama] [--plan megatron_depth] [--dtype bfloat16]
+// [--orthogonal 8192] [--compare-block 0] [--seed 1] [--timeout 120]:
+//   1. forks N ranks on 127.0.0.1 (Gloo over a FileStore in a temp dir). Each builds the model's
+//      parameter table (nn::param_table: full shapes, nothing allocated), allocates only its
+//      shards (rows of embeddings, head, norms and the attention/MLP input projections; columns
+//      of the residual projections, as Megatron shards them), initializes them with
+//      apply_sharded_params and checks every parameter from merged statistics (check_sharded:
+//      moments and a subsample, or a count of non-constant elements; no gathering). Each rank
+//      reports its shard bytes, LibTorch baseline and peak resident memory;
+//   2. this process then initializes the embedding and one block whole and compares them with
+//      the ranks' shards by a 64-bit digest of each shard's bytes;
+//   3. orthogonal on an n x n matrix sharded 1, 2, 3 and 4 ways (whole, rows, columns, a 2 x 2
+//      grid), each shard in its own process, against this process's single init, by digest.
+// Exit status 1 when a check fails or a digest differs.
 #include <ATen/Functions.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "torchinit/check.h"
 #include "torchinit/distributed.h"
-#include "torchinit/module_layout.h"
-#include "torchinit/nn/make.h"
+#include "torchinit/merged_check.h"
+#include "torchinit/nn/param_table.h"
+#include "torchinit/plan_params.h"
 #include "torchinit/shard.h"
 
 namespace torchinit::cli {
 namespace {
 
-// Largest --rows and --cols: each fits int32, their product int64.
-constexpr int64_t kMaxLinearSize = (int64_t{1} << 31) - 1;
+constexpr const char* kDistDemoWho = "torchinit dist-demo";
 
 struct DistDemoArgs {
   int world = 4;
+  std::string model = "llama";
+  std::string plan = "megatron_depth";
+  std::string dtype = "bfloat16";
+  int64_t orthogonal = 8192;
+  int64_t compare_block = 0;
   uint64_t seed = 1;
-  int timeout_s = 60;
-  int64_t rows = 4096, cols = 16384;
+  int timeout_s = 120;
 };
 
-struct Param {
-  std::string path;
-  std::vector<int64_t> shape;
-  std::string spec;
-  int dim;  // sharded along this dim
-};
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // [begin, end) of rank r's near-even share of n (the first n % world ranks get one more).
 std::pair<int64_t, int64_t> share(int64_t n, int world, int r) {
@@ -47,136 +59,294 @@ std::pair<int64_t, int64_t> share(int64_t n, int world, int r) {
   return {b, b + base + (r < extra ? 1 : 0)};
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+// A kB field of /proc/self/status ("VmRSS", "VmHWM") in bytes; 0 when absent.
+double status_bytes(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) * 1024;
+  }
+  return 0;
 }
 
-struct Group {
-  std::string name;
-  std::vector<Param> params;
+// FNV-1a over the tensor's bytes (contiguous): equal shards have equal digests, and unequal
+// ones collide with probability about 2^-64.
+uint64_t digest(const at::Tensor& t) {
+  const at::Tensor c = t.contiguous();
+  const auto* p = static_cast<const unsigned char*>(c.data_ptr());
+  uint64_t h = 1469598103934665603ull;
+  for (int64_t i = 0, n = c.numel() * int64_t(c.element_size()); i < n; ++i)
+    h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+// Megatron's layout: residual projections by columns (their input dim), everything else by rows.
+Slice slice_of(const ParamInfo& info, int world, int rank) {
+  const int dim = info.role == "residual_out" ? 1 : 0;
+  const auto [b, e] = share(info.shape[size_t(dim)], world, rank);
+  return Slice::dim(dim, b, e);
+}
+
+// The sampled parameters that the parent recomputes whole: the embedding and one block.
+bool sampled(const std::string& path, int64_t block) {
+  return path == "tok_emb.weight" || path.rfind(fmt::format("layers.{}.", block), 0) == 0;
+}
+
+int64_t blocks_of(const std::vector<ModuleParam>& table) {
+  const std::string q = ".attn.q.weight";
+  int64_t n = 0;
+  for (const auto& p : table) {
+    const std::string& path = p.info.path;
+    n += path.size() >= q.size() && path.compare(path.size() - q.size(), q.size(), q) == 0;
+  }
+  return n;
+}
+
+struct RankStats {  // sent to rank 0, in this order
+  double shard_bytes, baseline, peak, init_s, check_s, checked, rejected, inconclusive, gathered;
 };
 
-int run_rank(int rank, const DistDemoArgs& a, const std::string& store,
-             const std::vector<Group>& groups) {
-  using Clock = std::chrono::steady_clock;
-  dist::Context ctx(dist::ContextOptions().rank(rank).world_size(a.world).file_store(store).timeout(
-      std::chrono::seconds(a.timeout_s)));
-  int64_t params = 0;
-  for (const auto& g : groups) params += int64_t(g.params.size());
-  const CheckOptions each = CheckOptions().alpha(1e-6 / double(params));  // family-wise 1e-6
-  std::vector<double> times(3 * groups.size(), 0);  // init, check, gather+compare per group
-  std::vector<std::string> rows;
-  std::map<std::string, at::Tensor> reference;  // the Linear sharded twice is computed once
-  bool ok = true;
-  for (size_t gi = 0; gi < groups.size(); ++gi) {
-    const Group& g = groups[gi];
-    int passed = 0, equal = 0, inconclusive = 0;
-    int64_t elements = 0;
-    for (const Param& p : g.params) {
-      const auto [b, e] = share(p.shape[p.dim], a.world, rank);
-      const Slice slice = Slice::dim(p.dim, b, e);
-      const auto opts = InitOptions().seed(a.seed).key(p.path);
-      auto t0 = Clock::now();
-      at::Tensor shard = at::empty(slice.shard_shape(p.shape));
-      init_shard_(shard, p.spec, p.shape, slice, opts);
-      times[3 * gi] += seconds_since(t0);
-      t0 = Clock::now();
-      const CheckResult r =
-          dist::check_sharded(ctx, shard, p.shape, slice, theory(p.spec, p.shape), each);
-      times[3 * gi + 1] += seconds_since(t0);
-      // As ModuleCheck: rejected fails; too small for the power requirement is counted apart.
-      passed += !r.rejected();
-      inconclusive += r.inconclusive();
-      if (r.rejected() && rank == 0) fmt::print("{}: {}\n", p.path, r.summary());
-      t0 = Clock::now();
-      const at::Tensor gathered = dist::gather_full(ctx, shard, p.shape, slice, 0);
-      if (rank == 0) {  // the single-process reference, on one rank, once per parameter
-        at::Tensor& full = reference[p.path + " = " + p.spec];
-        if (!full.defined()) full = init_(at::empty(p.shape), p.spec, opts);
-        const bool same = std::memcmp(full.data_ptr(), gathered.data_ptr(),
-                                      full.numel() * full.element_size()) == 0;
-        equal += same;
-      }
-      times[3 * gi + 2] += seconds_since(t0);
-      int64_t n = 1;
-      for (int64_t d : p.shape) n *= d;
-      elements += n;
-    }
-    const bool group_ok = passed == int(g.params.size()) && (rank != 0 || equal == passed);
-    ok = ok && group_ok;
-    rows.push_back(fmt::format("{:<34} {:>10.1f}M {:>9} {:>13} {:>14}", g.name,
-                               double(elements) / 1e6,
-                               fmt::format("{}/{}", passed, g.params.size()), inconclusive,
-                               fmt::format("{}/{}", equal, g.params.size())));
+int run_rank(int rank, const DistDemoArgs& a, const std::string& dir, const Plan& plan) {
+  const at::ScalarType dtype = parse_dtype(a.dtype, kDistDemoWho);
+  dist::Context ctx(dist::ContextOptions()
+                        .rank(rank)
+                        .world_size(a.world)
+                        .file_store(dir + "/store")
+                        .timeout(std::chrono::seconds(a.timeout_s)));
+  auto say = [&](const std::string& text) {
+    if (rank == 0) fmt::print("{}\n", text), std::fflush(stdout);
+  };
+  // LibTorch's own memory, measured once its kernels have run once: the baseline.
+  (void)check(init_(at::empty({4096}), "normal"), "normal");
+  ctx.barrier();
+  const double baseline = status_bytes("VmRSS");
+  std::vector<ModuleParam> mine = nn::param_table(a.model);
+  ShardMap shards;
+  double shard_bytes = 0;
+  for (auto& p : mine) {
+    const Slice slice = slice_of(p.info, a.world, rank);
+    shards[p.info.path] = {p.info.shape, slice};
+    p.tensor = at::empty(slice.shard_shape(p.info.shape), at::TensorOptions().dtype(dtype));
+    shard_bytes += double(p.tensor.numel()) * double(p.tensor.element_size());
   }
-  // Everyone's times to rank 0.
-  const auto all = ctx.all_gather(at::tensor(times, at::kDouble), "dist-demo times");
+  say(fmt::format(
+      "[1/3] {} parameters, {:.4g} elements; rank 0 holds {:.3f} GB of {} shards", mine.size(),
+      [&] {
+        double n = 0;
+        for (const auto& p : mine) n += double(p.info.numel());
+        return n;
+      }(),
+      shard_bytes / 1e9, a.dtype));
+  // Every rule checked once on the whole table (strict: nothing unmatched), then the shards
+  // initialized block by block so that progress shows.
+  const ApplyOptions options = ApplyOptions().seed(a.seed);
+  std::vector<ModuleParam> described = mine;  // meta tensors: full shapes, no memory
+  for (auto& p : described)
+    p.tensor = at::empty(p.info.shape, at::TensorOptions().device(at::kMeta));
+  const Report report = explain_params(plan, described, options);
+  const auto t_init = Clock::now();
+  std::vector<std::vector<size_t>> chunks;  // the embedding, each block, the rest
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const bool new_block = chunks.empty() || mine[i].info.path.rfind("layers.", 0) != 0 ||
+                           mine[i].info.path.find(".norm1.") != std::string::npos;
+    if (new_block) chunks.emplace_back();
+    chunks.back().push_back(i);
+  }
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    std::vector<ModuleParam> part;
+    ShardMap part_shards;
+    for (size_t i : chunks[c]) {
+      part.push_back(mine[i]);
+      part_shards.emplace(mine[i].info.path, shards.at(mine[i].info.path));
+    }
+    (void)apply_sharded_params(plan, part, part_shards, ApplyOptions(options).strict(false));
+    if ((c + 1) % 8 == 0 || c + 1 == chunks.size())
+      say(fmt::format("      init: {}/{} blocks, {:.1f} s", c + 1, chunks.size(),
+                      seconds_since(t_init)));
+  }
+  const double init_s = seconds_since(t_init);
+  ctx.barrier();
+  say("[2/3] checking every parameter against its theory from merged statistics");
+  const auto t_check = Clock::now();
+  const CheckOptions each = CheckOptions().alpha(0.01 / double(mine.size()));  // family-wise
+  double rejected = 0, inconclusive = 0, gathered = 0;
+  std::ostringstream digests;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const ReportRow& row = report.at(mine[i].info.path);
+    const Slice& slice = shards.at(mine[i].info.path).slice;
+    gathered += !(checkable_from_shards(row.theory) || constant_from_shards(row.theory));
+    const CheckResult r =
+        dist::check_sharded(ctx, mine[i].tensor, mine[i].info.shape, slice, row.theory, each);
+    rejected += r.rejected();
+    inconclusive += r.inconclusive();
+    if (r.rejected()) say(fmt::format("      {}: {}", row.path, r.summary()));
+    if ((i + 1) % 64 == 0 || i + 1 == mine.size())
+      say(fmt::format("      checked {}/{}, {:.1f} s", i + 1, mine.size(), seconds_since(t_check)));
+    if (sampled(row.path, a.compare_block))
+      digests << row.path << ' ' << digest(mine[i].tensor) << '\n';
+  }
+  const double check_s = seconds_since(t_check);
+  std::ofstream(fmt::format("{}/digests.{}", dir, rank)) << digests.str();
+  const RankStats s{shard_bytes,         baseline, status_bytes("VmHWM"), init_s,  check_s,
+                    double(mine.size()), rejected, inconclusive,          gathered};
+  std::vector<double> mine_stats(reinterpret_cast<const double*>(&s),
+                                 reinterpret_cast<const double*>(&s) + sizeof(s) / sizeof(double));
+  const auto all = ctx.all_gather(at::tensor(mine_stats, at::kDouble), "dist-demo stats");
   if (rank == 0) {
-    fmt::print("torchinit dist-demo: {} ranks on 127.0.0.1 (Gloo, FileStore), seed {}\n\n", a.world,
-               a.seed);
-    fmt::print("{:<34} {:>11} {:>9} {:>13} {:>14}\n", "parameters (sharding)", "elements",
-               "check ok", "inconclusive", "bitwise equal");
-    for (const auto& r : rows) fmt::print("{}\n", r);
-    fmt::print("\nseconds per rank: init_shard_ / check_sharded / gather+compare\n");
-    fmt::print("{:<6}", "rank");
-    for (const auto& g : groups) fmt::print(" {:>26}", g.name.substr(0, 26));
-    fmt::print("\n");
+    fmt::print("\n{:<5} {:>12} {:>14} {:>12} {:>16} {:>8} {:>8}\n", "rank", "shards GB",
+               "LibTorch GB", "peak GB", "peak - both", "init s", "check s");
     for (int r = 0; r < a.world; ++r) {
-      const double* t = all[r].data_ptr<double>();
-      fmt::print("{:<6}", r);
-      for (size_t gi = 0; gi < groups.size(); ++gi)
-        fmt::print(" {:>26}", fmt::format("{:.2f} / {:.2f} / {:.2f}", t[3 * gi], t[3 * gi + 1],
-                                          t[3 * gi + 2]));
-      fmt::print("\n");
+      RankStats t;
+      std::memcpy(&t, all[size_t(r)].data_ptr<double>(), sizeof(t));
+      const double over = t.peak - t.baseline - t.shard_bytes;
+      fmt::print("{:<5} {:>12.3f} {:>14.3f} {:>12.3f} {:>9.3f} ({:>+4.1f}%) {:>8.1f} {:>8.1f}\n", r,
+                 t.shard_bytes / 1e9, t.baseline / 1e9, t.peak / 1e9, over / 1e9,
+                 100 * over / t.shard_bytes, t.init_s, t.check_s);
     }
     fmt::print(
-        "\nchecks: family-wise alpha 1e-6 (Bonferroni); inconclusive = accepted but too few "
-        "elements to detect a 10% variance error with power 0.99.\nrank 0 gathers the shards and "
-        "computes each full parameter with init_ for the comparison (in gather+compare).\n{}\n",
-        ok ? "PASS: no check rejected and every gathered parameter equals init_ bitwise" : "FAIL");
+        "checks: {} parameters, {} rejected, {} inconclusive, {} needed the full tensor "
+        "(family-wise alpha 0.01)\n",
+        mine.size(), rejected, inconclusive, gathered);
   }
-  return ok ? 0 : 1;
+  return rejected == 0 && gathered == 0 ? 0 : 1;
+}
+
+// "path digest" lines of every rank's file.
+std::map<std::string, std::vector<uint64_t>> read_digests(const std::string& dir, int world) {
+  std::map<std::string, std::vector<uint64_t>> out;
+  for (int r = 0; r < world; ++r) {
+    std::ifstream in(fmt::format("{}/digests.{}", dir, r));
+    std::string path;
+    uint64_t d = 0;
+    while (in >> path >> d) out[path].push_back(d);
+    std::remove(fmt::format("{}/digests.{}", dir, r).c_str());
+  }
+  return out;
+}
+
+// The sampled parameters initialized whole in this process, each cut as rank r's shard and
+// digested, against the ranks' digests. Returns the number of parameters compared and equal.
+std::pair<int, int> compare_sample(const DistDemoArgs& a, const Plan& plan,
+                                   const std::map<std::string, std::vector<uint64_t>>& got) {
+  const at::ScalarType dtype = parse_dtype(a.dtype, kDistDemoWho);
+  std::vector<ModuleParam> sample;
+  for (auto& p : nn::param_table(a.model))
+    if (sampled(p.info.path, a.compare_block)) sample.push_back(std::move(p));
+  for (auto& p : sample) p.tensor = at::empty(p.info.shape, at::TensorOptions().dtype(dtype));
+  (void)apply_params(plan, sample, ApplyOptions().seed(a.seed).strict(false));
+  int equal = 0;
+  for (const auto& p : sample) {
+    bool same = got.count(p.info.path) && got.at(p.info.path).size() == size_t(a.world);
+    for (int r = 0; same && r < a.world; ++r) {
+      const auto ranges = slice_of(p.info, a.world, r).resolve(p.info.shape, kDistDemoWho);
+      at::Tensor part = p.tensor;
+      for (size_t d = 0; d < ranges.size(); ++d)
+        part = part.slice(int64_t(d), ranges[d].first, ranges[d].second);
+      same = digest(part) == got.at(p.info.path)[size_t(r)];
+    }
+    equal += same;
+    if (!same)
+      fmt::print("      {}: the shards differ from the single-process init\n", p.info.path);
+  }
+  return {int(sample.size()), equal};
+}
+
+// Orthogonal n x n, sharded w = 1 (whole), 2 (rows), 3 (columns), 4 (2 x 2 grid), each shard in
+// its own process; the digests against this process's init_. Returns whether all match.
+bool orthogonal_layouts(const DistDemoArgs& a, const std::string& dir) {
+  const int64_t n = a.orthogonal;
+  const std::vector<int64_t> full{n, n};
+  const auto options = InitOptions().seed(a.seed).key("orthogonal.weight");
+  auto slice_for = [&](int w, int r) {
+    if (w == 2) return Slice::rows(share(n, 2, r).first, share(n, 2, r).second);
+    if (w == 3) return Slice::cols(share(n, 3, r).first, share(n, 3, r).second);
+    if (w == 4) {
+      const auto [rb, re] = share(n, 2, r / 2);
+      const auto [cb, ce] = share(n, 2, r % 2);
+      return Slice::box({{rb, re}, {cb, ce}});
+    }
+    return Slice::all();
+  };
+  const char* layout[] = {"", "whole", "rows", "columns", "2 x 2 grid"};
+  std::map<int, std::vector<uint64_t>> got;
+  for (int w = 1; w <= 4; ++w) {
+    const auto t0 = Clock::now();
+    const auto codes = dist::fork_local(w, [&](int r) {
+      at::set_num_threads(std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN)) / w));
+      const Slice slice = slice_for(w, r);
+      at::Tensor shard = at::empty(slice.shard_shape(full));
+      init_shard_(shard, "orthogonal", full, slice, options);
+      std::ofstream(fmt::format("{}/digests.{}", dir, r)) << "orthogonal " << digest(shard) << '\n';
+      return 0;
+    });
+    for (int c : codes)
+      TORCH_CHECK(c == 0, kDistDemoWho, ": an orthogonal shard process exited with status ", c);
+    got[w] = read_digests(dir, w)["orthogonal"];
+    fmt::print("      orthogonal {}x{} as {} ({} process{}): {:.1f} s\n", n, n, layout[w], w,
+               w == 1 ? "" : "es", seconds_since(t0));
+  }
+  const at::Tensor whole = init_(at::empty(full), "orthogonal", options);
+  bool ok = true;
+  for (int w = 1; w <= 4; ++w) {
+    bool same = got[w].size() == size_t(w);
+    for (int r = 0; same && r < w; ++r) {
+      const auto ranges = slice_for(w, r).resolve(full, kDistDemoWho);
+      same = digest(whole.slice(0, ranges[0].first, ranges[0].second)
+                        .slice(1, ranges[1].first, ranges[1].second)) == got[w][size_t(r)];
+    }
+    fmt::print("      {:<11} {}\n", layout[w], same ? "= init_ bitwise" : "DIFFERS from init_");
+    ok = ok && same;
+  }
+  return ok;
 }
 
 void run(const DistDemoArgs& a) {
-  // The ranges of each option were checked while parsing.
-  TORCH_CHECK(a.rows >= a.world && a.cols >= a.world,
-              "torchinit dist-demo: --rows and --cols must be >= --world-size");
-  // Rank 0 holds the full Linear weight twice (reference and gather) besides its shards, and
-  // the ranks together hold it once more.
-  check_fits_in_memory("dist-demo", fmt::format("--rows {} --cols {}", a.rows, a.cols),
-                       4.0 * 4.0 * double(a.rows) * double(a.cols));
-  // Shapes come from a model built once here; the ranks inherit them through fork.
-  Group convs{"resnet50 convs (out channel)", {}};
-  {
-    const auto net = nn::make("resnet(depth=50, classes=1000)");
-    for (const auto& mp : module_params(*net.ptr()))
-      if (mp.info.module_type == "Conv2d" && mp.info.role == "weight")
-        convs.params.push_back(
-            {mp.info.path, mp.info.shape, "kaiming_normal(mode=fan_out, nonlinearity=relu)", 0});
-  }
-  const std::vector<int64_t> linear{a.rows, a.cols};
-  const std::vector<Group> groups = {
-      convs,
-      {fmt::format("linear {}x{} (rows)", a.rows, a.cols),
-       {{"fc.weight", linear, "xavier_normal", 0}}},
-      {fmt::format("linear {}x{} (cols)", a.rows, a.cols),
-       {{"fc.weight", linear, "xavier_normal", 1}}},
-  };
+  const auto t0 = Clock::now();
+  const std::vector<ModuleParam> table = nn::param_table(a.model);  // validates the spec
+  const at::ScalarType dtype = parse_dtype(a.dtype, kDistDemoWho);
+  TORCH_CHECK(a.compare_block < blocks_of(table), kDistDemoWho, ": --compare-block ",
+              a.compare_block, " is not a block of ", a.model, " (it has ", blocks_of(table),
+              "); pick one below that");
+  double bytes = 0;
+  for (const auto& p : table) bytes += double(p.info.numel()) * double(c10::elementSize(dtype));
+  // The shards, 10% for the buffers, LibTorch's ~0.3 GB per rank; then the orthogonal
+  // processes' two n x n double factors each.
+  check_fits_in_memory("dist-demo", fmt::format("--model {} --dtype {}", a.model, a.dtype),
+                       1.1 * bytes + 0.4e9 * a.world);
+  check_fits_in_memory("dist-demo", fmt::format("--orthogonal {}", a.orthogonal),
+                       4 * 2.2 * 8 * double(a.orthogonal) * double(a.orthogonal));
+  const Plan plan = load_plan(a.plan, blocks_of(table));
   char tmpl[] = "/tmp/torchinit_dist_demo_XXXXXX";
-  TORCH_CHECK(mkdtemp(tmpl) != nullptr, "torchinit dist-demo: cannot create a temp dir in /tmp");
-  const std::string store = std::string(tmpl) + "/store";
-  const auto t0 = std::chrono::steady_clock::now();
+  TORCH_CHECK(mkdtemp(tmpl) != nullptr, kDistDemoWho, ": cannot create a temp dir in /tmp");
+  const std::string dir = tmpl;
+  fmt::print(
+      "torchinit dist-demo: {} ranks on 127.0.0.1 (Gloo, FileStore), --model {}, --plan {}, "
+      "seed {}\n",
+      a.world, a.model, a.plan, a.seed);
+  std::fflush(stdout);
   const auto codes =
-      dist::fork_local(a.world, [&](int rank) { return run_rank(rank, a, store, groups); });
-  std::remove(store.c_str());
-  rmdir(tmpl);
-  fmt::print("wall time {:.1f} s\n", seconds_since(t0));
+      dist::fork_local(a.world, [&](int rank) { return run_rank(rank, a, dir, plan); });
+  std::remove((dir + "/store").c_str());
+  const double ranks_s = seconds_since(t0);
+  fmt::print("wall time of the sharded init and check: {:.1f} s\n", ranks_s);
   for (int r = 0; r < a.world; ++r)
-    TORCH_CHECK(codes[r] == 0 || codes[r] == 1, "torchinit dist-demo: rank ", r,
-                " exited with status ", codes[r], " (see its error above)");
-  for (int c : codes)
-    if (c != 0) throw CLI::RuntimeError(1);
+    TORCH_CHECK(codes[size_t(r)] == 0 || codes[size_t(r)] == 1, kDistDemoWho, ": rank ", r,
+                " exited with status ", codes[size_t(r)], " (see its error above)");
+  bool ok = std::all_of(codes.begin(), codes.end(), [](int c) { return c == 0; });
+  fmt::print("[3/3] single-process references: tok_emb.weight and block {} whole\n",
+             a.compare_block);
+  std::fflush(stdout);
+  const auto [compared, equal] = compare_sample(a, plan, read_digests(dir, a.world));
+  fmt::print("      {}/{} parameters: the {} shards equal the single-process init bitwise\n", equal,
+             compared, a.world);
+  ok = ok && equal == compared;
+  if (a.orthogonal > 0) ok = orthogonal_layouts(a, dir) && ok;
+  rmdir(dir.c_str());
+  fmt::print(
+      "{} (total {:.1f} s)\n",
+      ok ? "PASS: every check accepted, every shard equals the single-process bytes" : "FAIL",
+      seconds_since(t0));
+  if (!ok) throw CLI::RuntimeError(1);
 }
 
 }  // namespace
@@ -185,22 +355,32 @@ void add_dist_demo_command(CLI::App& app) {
   auto args = std::make_shared<DistDemoArgs>();
   CLI::App* cmd = app.add_subcommand(
       "dist-demo",
-      "Fork N local ranks (Gloo on 127.0.0.1), init sharded ResNet-50 convs and a large Linear, "
-      "check global statistics and compare the gathered weights bitwise with init_");
+      "Fork N local ranks (Gloo on 127.0.0.1); each allocates and initializes only its shards of "
+      "a Llama-7B-shaped model, checks every parameter from merged statistics and reports its "
+      "memory; then compare sampled parameters and a sharded orthogonal matrix bitwise with "
+      "single-process inits");
   cmd->add_option("--world-size,-n", args->world, "number of ranks (processes)")
       ->transform(integer_in(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--model", args->model,
+                  "parameter table spec: llama(dim, layers, heads, hidden, vocab)")
+      ->capture_default_str();
+  cmd->add_option("--plan", args->plan, "preset, plan file or rules")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, "float32, float64, float16 or bfloat16")
+      ->capture_default_str();
+  cmd->add_option("--orthogonal", args->orthogonal,
+                  "side of the orthogonal matrix sharded 1-4 ways (0: skip)")
+      ->transform(integer_in(0, 65'536))
+      ->capture_default_str();
+  cmd->add_option("--compare-block", args->compare_block,
+                  "block compared whole with a single-process init")
+      ->transform(integer_in(0, 1'000'000))
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "stream seed")
       ->transform(seed_value())
       ->capture_default_str();
   cmd->add_option("--timeout", args->timeout_s, "seconds before a collective gives up")
       ->transform(integer_in(1, 86'400))
-      ->capture_default_str();
-  cmd->add_option("--rows", args->rows, "rows of the Linear weight")
-      ->transform(integer_in(1, kMaxLinearSize))
-      ->capture_default_str();
-  cmd->add_option("--cols", args->cols, "columns of the Linear weight")
-      ->transform(integer_in(1, kMaxLinearSize))
       ->capture_default_str();
   cmd->callback([args] { run(*args); });
 }
