@@ -33,24 +33,46 @@ at::Tensor readable(const at::Tensor& t) {
   return c.contiguous();
 }
 
+// The moments of each kMomentChunk elements of data[0, n), into parts[0, …).
 template <typename T>
-stats::Moments moments_of(const T* data, int64_t n) {
+void chunk_moments(const T* data, int64_t n, stats::Moments* parts) {
   const int64_t chunks = (n + kMomentChunk - 1) / kMomentChunk;
-  std::vector<stats::Moments> parts(chunks);
   at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t begin = c * kMomentChunk;
       parts[c] = stats::moments(data + begin, std::min(kMomentChunk, n - begin));
     }
   });
+}
+
+void chunk_moments(const at::Tensor& c, stats::Moments* parts) {
+  if (c.scalar_type() == at::kFloat) return chunk_moments(c.data_ptr<float>(), c.numel(), parts);
+  chunk_moments(c.data_ptr<double>(), c.numel(), parts);
+}
+
+// One pass of fixed-size chunks merged in a fixed order. Half types and other layouts are
+// converted to float 64 chunks at a time: the same chunks and merge as one conversion, in
+// bounded memory.
+stats::Moments moments_of(const at::Tensor& t) {
+  const int64_t n = t.numel();
+  std::vector<stats::Moments> parts(size_t((n + kMomentChunk - 1) / kMomentChunk));
+  at::Tensor c = t.detach();
+  if (!c.device().is_cpu()) c = c.cpu();
+  const bool direct =
+      (c.scalar_type() == at::kFloat || c.scalar_type() == at::kDouble) && c.is_contiguous();
+  if (direct) {
+    chunk_moments(c, parts.data());
+  } else {
+    const at::Tensor flat = c.reshape({-1});
+    const int64_t step = 64 * kMomentChunk;
+    for (int64_t b = 0; b < n; b += step) {
+      const at::Tensor piece = flat.slice(0, b, std::min(n, b + step)).to(at::kFloat).contiguous();
+      chunk_moments(piece, parts.data() + b / kMomentChunk);
+    }
+  }
   stats::Moments total;
   for (const auto& p : parts) total = stats::Moments::merge(total, p);  // fixed order
   return total;
-}
-
-stats::Moments moments_of(const at::Tensor& c) {
-  if (c.scalar_type() == at::kFloat) return moments_of(c.data_ptr<float>(), c.numel());
-  return moments_of(c.data_ptr<double>(), c.numel());
 }
 
 // Evenly strided subsample (all elements when n <= m), sorted, in double.
@@ -176,7 +198,7 @@ std::string CheckResult::json() const {
   return out.dump();
 }
 
-stats::Moments tensor_moments(const at::Tensor& tensor) { return moments_of(readable(tensor)); }
+stats::Moments tensor_moments(const at::Tensor& tensor) { return moments_of(tensor); }
 
 void validate_check_options(const CheckOptions& o, std::string_view who) {
   TORCH_CHECK(o.alpha() > 0 && o.alpha() < 1, who, ": alpha must be in (0, 1), got ", o.alpha(),
@@ -235,12 +257,10 @@ bool constant_from_shards(const Distribution& theory) {
 int64_t count_not_constant(const at::Tensor& shard, const Distribution& theory) {
   TORCH_CHECK(constant_from_shards(theory), "torchinit::count_not_constant: ", theory.family(),
               " is not a constant");
-  if (shard.numel() == 0) return 0;
-  const at::Tensor c = readable(shard);
-  const at::Tensor expected = at::zeros({}, c.options().dtype(shard.scalar_type()))
-                                  .fill_(theory.mean())
-                                  .to(c.scalar_type());
-  return c.ne(expected).sum().item<int64_t>();
+  // In the shard's own dtype: the constant as stored, compared element by element, no copy.
+  const at::Tensor expected =
+      at::zeros({}, shard.options().device(at::kCPU)).fill_(theory.mean()).to(shard.device());
+  return shard.ne(expected).sum().item<int64_t>();
 }
 
 // As check_constant on the whole tensor.

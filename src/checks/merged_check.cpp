@@ -2,11 +2,14 @@
 // subsample as check(), so the statistics and the verdict are check()'s.
 #include "torchinit/merged_check.h"
 
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/index_select.h>
 #include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "checks/marginal_tests.h"
 #include "checks/structure_check.h"
@@ -40,22 +43,29 @@ at::Tensor shard_subsample(const at::Tensor& shard, const std::vector<int64_t>& 
   const int64_t k = std::min(n, m);
   at::Tensor values = at::zeros({k + 1}, at::kDouble);  // last: how many this shard wrote
   double* v = values.data_ptr<double>();
-  const at::Tensor local = shard.detach().to(at::kCPU, at::kDouble).contiguous().reshape({-1});
-  const double* x = local.data_ptr<double>();
   // i with first <= floor(i n / k) < first + count  <=>  ceil(first k / n) <= i < ceil(end k / n)
   auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
-  int64_t pos = 0, written = 0;
+  std::vector<int64_t> slots, positions;  // subsample slot i, the element's place in the shard
+  int64_t pos = 0;
   for (const auto& r : slice.runs(full_shape, who)) {
     const int64_t lo = n <= m ? r.first : ceil_div(r.first * k, n);
     const int64_t hi = n <= m ? r.first + r.count : ceil_div((r.first + r.count) * k, n);
     for (int64_t i = lo; i < hi; ++i) {
-      const int64_t e = n <= m ? i : (i * n) / k;
-      v[i] = x[pos + e - r.first];
-      ++written;
+      slots.push_back(i);
+      positions.push_back(pos + (n <= m ? i : (i * n) / k) - r.first);
     }
     pos += r.count;
   }
-  v[k] = double(written);
+  // Only the sampled elements are read (no copy of the shard).
+  const at::Tensor picked =
+      shard.detach()
+          .reshape({-1})
+          .index_select(0, at::from_blob(positions.data(), {int64_t(positions.size())}, at::kLong)
+                               .to(shard.device()))
+          .to(at::kCPU, at::kDouble);
+  const double* x = picked.data_ptr<double>();
+  for (size_t j = 0; j < slots.size(); ++j) v[slots[j]] = x[j];
+  v[k] = double(slots.size());
   return values;
 }
 

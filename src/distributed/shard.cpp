@@ -5,12 +5,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "torchinit/elementwise_initializer.h"
 #include "torchinit/registry.h"
 
 namespace torchinit {
 namespace {
 
 constexpr const char* kInitShardWho = "torchinit::init_shard_";
+// Elements of the float buffer through which element-wise fills reach half-type shards (4 MiB).
+constexpr int64_t kBufferElements = int64_t(1) << 20;
 
 }  // namespace
 
@@ -24,7 +27,8 @@ const at::Tensor& init_shard_(const at::Tensor& shard, const Initializer& init,
     validate_init(shard, init, full);
     if (full.numel() > 0) init.validate(full);  // also for empty shards of uneven splits
   } catch (const c10::Error& e) {
-    TORCH_CHECK(false, kInitShardWho, ": ", e.what_without_backtrace(), " (full shape of the shard)");
+    TORCH_CHECK(false, kInitShardWho, ": ", e.what_without_backtrace(),
+                " (full shape of the shard)");
   }
   const std::vector<int64_t> expected = slice.shard_shape(full.shape, kInitShardWho);
   if (slice.is_flat()) {
@@ -47,6 +51,38 @@ const at::Tensor& init_shard_(const at::Tensor& shard, const Initializer& init,
   at::Tensor target = shard;
   if (direct) {
     init.fill_runs(target, runs, full, stream);
+    return shard;
+  }
+  // Element-wise schemes into a contiguous CPU half-type shard: a float buffer of at most
+  // kBufferElements, refilled run piece by run piece (the values depend on element indices only),
+  // so the shard's memory is all the fill needs.
+  if (shard.device().is_cpu() && shard.is_contiguous() &&
+      dynamic_cast<const ElementwiseInitializer*>(&init) != nullptr) {
+    at::Tensor flat = shard.view({-1});
+    at::Tensor buffer = at::empty({std::min(kBufferElements, shard.numel())},
+                                  at::TensorOptions().dtype(at::kFloat));
+    int64_t pos = 0;
+    std::vector<ElementRun> piece;
+    int64_t held = 0;
+    auto flush = [&] {
+      at::Tensor part = buffer.slice(0, 0, held);
+      init.fill_runs(part, piece, full, stream);
+      flat.slice(0, pos, pos + held).copy_(part);
+      pos += held;
+      held = 0;
+      piece.clear();
+    };
+    for (ElementRun run : runs) {
+      while (run.count > 0) {
+        const int64_t take = std::min(run.count, kBufferElements - held);
+        piece.push_back({run.first, take});
+        held += take;
+        run.first += take;
+        run.count -= take;
+        if (held == kBufferElements) flush();
+      }
+    }
+    if (held > 0) flush();
     return shard;
   }
   // As init_: half types, strided views and other devices go through a float buffer.

@@ -179,7 +179,13 @@ reject 2 "--layers: expected an integer in \\[1, 1000000\\], got '0'" -- \
 if "$cli" --help | grep -q "^  dist-demo "; then  # built with TORCHINIT_BUILD_DISTRIBUTED
   reject 2 "--world-size: expected an integer in \\[1, 64\\], got '0'" -- dist-demo --world-size 0
   reject 2 "--seed: .*got '-1'" -- dist-demo --seed -1
-  reject 2 "--rows: expected an integer in \\[1, 2147483647\\]" -- dist-demo --rows 0
+  reject 2 "--orthogonal: expected an integer in \\[0, 65536\\]" -- dist-demo --orthogonal -1
+  reject 2 "llama needs heads \\(7\\) to divide dim \\(4096\\)" -- dist-demo --model "llama(heads=7)"
+  reject 2 "--compare-block 2 is not a block of" -- \
+    dist-demo --model "llama(dim=64, layers=2, heads=4, hidden=160, vocab=100)" --compare-block 2
+  # A small Llama end to end: shards checked, sampled parameters and orthogonal 1-4 ways bitwise.
+  expect 0 "PASS: every check accepted" -- \
+    dist-demo --model "llama(dim=64, layers=2, heads=4, hidden=160, vocab=100)" --orthogonal 300
 fi
 # Files: a folder that cannot be created (std::filesystem_error used to abort), plans nested
 # 200k deep (stack overflow), a plan with a byte order mark.
