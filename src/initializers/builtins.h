@@ -28,6 +28,11 @@ void register_chrono(Registry& r);            // chrono
 // Shared by orthogonal and delta_orthogonal.
 void orthogonalize_(at::Tensor& t, int64_t rows, int64_t cols, double gain);
 
+// A symbol of the BLAS/LAPACK that LibTorch loaded (OpenBLAS on Debian, MKL inside PyPI's
+// wheel): first in the global scope, then in libtorch_cpu's own dependency tree, which is all
+// there is when Python loaded LibTorch with RTLD_LOCAL. Null when neither has it.
+void* blas_symbol(const char* name);
+
 // While alive, MKL runs single-threaded on this thread: its QR gives other bytes at other thread
 // counts (its conditional numerical reproducibility covers BLAS, not LAPACK), and upstream
 // LibTorch links MKL. A no-op with any other LAPACK (Debian's OpenBLAS). The Philox fills of

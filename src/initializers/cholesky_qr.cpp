@@ -2,7 +2,6 @@
 
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <climits>
@@ -19,21 +18,6 @@
 namespace torchinit::detail {
 namespace {
 
-// A symbol of the BLAS/LAPACK that LibTorch loaded (OpenBLAS on Debian, MKL inside PyPI's
-// wheel): first in the global scope, then in libtorch_cpu's own dependency tree, which is all
-// there is when Python loaded LibTorch with RTLD_LOCAL. Null when neither has it.
-void* blas_symbol(const char* name) {
-  if (void* f = dlsym(RTLD_DEFAULT, name)) return f;
-  static void* const libtorch = [] {
-    Dl_info info{};
-    void* handle = nullptr;
-    if (dladdr(reinterpret_cast<void*>(&at::get_num_threads), &info) && info.dli_fname)
-      handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
-    return handle;
-  }();
-  return libtorch ? dlsym(libtorch, name) : nullptr;
-}
-
 // Fortran entry points (the trailing size_t are the character arguments' hidden lengths).
 template <typename T>
 using Gemm = void (*)(const char*, const char*, const int*, const int*, const int*, const T*,
@@ -44,37 +28,37 @@ using Trsm = void (*)(const char*, const char*, const char*, const char*, const 
                       const T*, const T*, const int*, T*, const int*, size_t, size_t, size_t,
                       size_t);
 template <typename T>
-using Potrf = void (*)(const char*, const int*, T*, const int*, int*, size_t);
-
-template <typename T>
 struct Blas {
   Gemm<T> gemm = nullptr;
   Trsm<T> trsm = nullptr;
-  Potrf<T> potrf = nullptr;
   static const Blas& get() {
     static const Blas blas = [] {
       const bool f = sizeof(T) == 4;
       Blas b;
       b.gemm = reinterpret_cast<Gemm<T>>(blas_symbol(f ? "sgemm_" : "dgemm_"));
       b.trsm = reinterpret_cast<Trsm<T>>(blas_symbol(f ? "strsm_" : "dtrsm_"));
-      b.potrf = reinterpret_cast<Potrf<T>>(blas_symbol(f ? "spotrf_" : "dpotrf_"));
-      TORCH_CHECK(b.gemm && b.trsm && b.potrf,
-                  "torchinit::orthogonal: the BLAS/LAPACK that LibTorch loaded does not export "
-                  "?gemm_, ?trsm_ and ?potrf_; use a LibTorch built with OpenBLAS or MKL "
-                  "(Debian's libtorch-dev, PyPI's torch)");
+      TORCH_CHECK(b.gemm && b.trsm,
+                  "torchinit::orthogonal: the BLAS that LibTorch loaded does not export ?gemm_ "
+                  "and ?trsm_; use a LibTorch built with OpenBLAS or MKL (Debian's "
+                  "libtorch-dev, PyPI's torch)");
       return b;
     }();
     return blas;
   }
 };
 
-// While any is alive, OpenBLAS runs every call on the calling thread (its threads split work in
-// ways that may change rounding); the setting is global, so concurrent holders share it. MKL is
-// made serial per worker thread by SerialMkl.
+// While any is alive, a pthreads OpenBLAS (Debian's) runs every call on the calling thread (its
+// threads split work in ways that may change rounding); the setting is global, so concurrent
+// holders share it. An OpenMP OpenBLAS is left alone: its setter is OpenMP's, which would
+// serialize ATen too, and it already runs serially inside the parallel regions the calls come
+// from. MKL is made serial per worker thread by SerialMkl.
 class SerialOpenBlas {
  public:
   SerialOpenBlas() {
-    if (!get_ || !set_) return;
+    if (!get_ || !set_ || !parallel_ || parallel_() != 1) {
+      get_ = nullptr;
+      return;
+    }
     const std::lock_guard<std::mutex> lock(mutex());
     if (holders()++ == 0) {
       previous() = get_();
@@ -82,7 +66,7 @@ class SerialOpenBlas {
     }
   }
   ~SerialOpenBlas() {
-    if (!get_ || !set_) return;
+    if (!get_) return;
     const std::lock_guard<std::mutex> lock(mutex());
     if (--holders() == 0 && previous() > 1) set_(previous());
   }
@@ -104,6 +88,7 @@ class SerialOpenBlas {
     static int n = 1;
     return n;
   }
+  Get parallel_ = reinterpret_cast<Get>(blas_symbol("openblas_get_parallel"));  // 1: pthreads
   Get get_ = reinterpret_cast<Get>(blas_symbol("openblas_get_num_threads"));
   Set set_ = reinterpret_cast<Set>(blas_symbol("openblas_set_num_threads"));
 };
@@ -152,8 +137,25 @@ void solve(const Buffer<T>& l, int64_t k, T* x, int64_t rows) {
   Blas<T>::get().trsm("L", "L", "N", "N", &kk, &m, &one, l.data(), &kk, x, &kk, 1, 1, 1, 1);
 }
 
-// In place, G := L with G = L L^T (k x k, lower triangle; the upper one is left as it was), as
-// a right-looking tiled Cholesky. False when G is not numerically positive definite.
+// In place, the lower Cholesky factor of the m x m tile a (column-major, leading dimension
+// lda), in plain loops: the same bytes with any BLAS and thread count (LAPACK's potrf may thread).
+// False when a pivot is not positive (not numerically positive definite).
+bool cholesky_tile(double* a, int64_t m, int64_t lda) {
+  for (int64_t j = 0; j < m; ++j) {  // right-looking: every inner loop runs down a column
+    double* col_j = a + j * lda;
+    if (!(col_j[j] > 0)) return false;
+    const double l = std::sqrt(col_j[j]);
+    col_j[j] = l;
+    for (int64_t i = j + 1; i < m; ++i) col_j[i] /= l;
+    for (int64_t c = j + 1; c < m; ++c) {
+      double* col_c = a + c * lda;
+      const double x = col_j[c];
+      for (int64_t i = c; i < m; ++i) col_c[i] -= col_j[i] * x;
+    }
+  }
+  return true;
+}
+
 template <typename T>
 bool cholesky(Buffer<T>& g, int64_t k) {
   const Blas<T>& blas = Blas<T>::get();
@@ -164,12 +166,7 @@ bool cholesky(Buffer<T>& g, int64_t k) {
   auto extent = [&](int64_t i) { return int(std::min(kTile, k - i * kTile)); };
   for (int64_t d = 0; d < tiles; ++d) {
     const int md = extent(d);
-    int info = 0;
-    {
-      const SerialMkl serial;
-      blas.potrf("L", &md, tile(d, d), &kk, &info, 1);
-    }
-    if (info != 0) return false;
+    if (!cholesky_tile(tile(d, d), md, k)) return false;
     // Below the diagonal tile: L[i,d] = G[i,d] L[d,d]^-T.
     parallel_each(tiles - d - 1, [&](int64_t t) {
       const int64_t i = d + 1 + t;
@@ -217,36 +214,52 @@ class CholeskyQr {
   // double factors applied), so that q_block does not recompute them.
   void keep_blocks(std::vector<bool> keep) { keep_ = std::move(keep); }
 
-  // The factors (as lower-triangular L = R^T, k x k): CholeskyQR2, or shifted CholeskyQR3 when
-  // M's Gram is not numerically positive definite (Fukaya et al. 2020).
+  // The factors (as lower-triangular L = R^T, k x k): CholeskyQR2, or shifted CholeskyQR3 when a
+  // Gram is not numerically positive definite (Fukaya et al. 2020). At most three k x k double
+  // matrices are alive at once (the factors and the Gram being formed).
   void factorize(bool force_shift) {
+    if (!force_shift && attempt(false)) return;
+    // A Cholesky failed (or the test forces it): start over with the shifted first pass.
+    factors_.clear();
+    kept_.clear();
+    TORCH_CHECK(attempt(true),
+                "torchinit::orthogonal: internal error: shifted CholeskyQR3 failed "
+                "for a ",
+                n_, " x ", k_, " matrix");
+  }
+
+ private:
+  // CholeskyQR2, or with `shift` CholeskyQR3 whose first pass factorizes G + s I with
+  // s = 11 (n k + k (k + 1)) u ||M||_2^2, bounded by ||M||_F^2 = trace(G). False when a Cholesky
+  // fails.
+  bool attempt(bool shift) {
     Buffer<double> g = gram<double>(nullptr);
-    int passes = 2;
-    if (force_shift || !cholesky(g, k_)) {
-      g = gram<double>(nullptr);
+    if (shift) {
       double trace = 0;
       for (int64_t j = 0; j < k_; ++j) trace += g.data()[j * (k_ + 1)];
-      // s = 11 (n k + k (k + 1)) u ||M||_2^2, with ||M||_F^2 = trace(G) >= ||M||_2^2.
-      const double shift = 11.0 * double(n_ * k_ + k_ * (k_ + 1)) * 0x1p-53 * trace;
-      for (int64_t j = 0; j < k_; ++j) g.data()[j * (k_ + 1)] += shift;
-      TORCH_CHECK(cholesky(g, k_),
-                  "torchinit::orthogonal: internal error: shifted Cholesky failed");
-      passes = 3;
+      const double s = 11.0 * double(n_ * k_ + k_ * (k_ + 1)) * 0x1p-53 * trace;
+      for (int64_t j = 0; j < k_; ++j) g.data()[j * (k_ + 1)] += s;
     }
+    if (!cholesky(g, k_)) return false;
     factors_.push_back(std::move(g));
-    while (int(factors_.size()) < passes - 1) {
+    const size_t passes = shift ? 3 : 2;
+    while (factors_.size() < passes - 1) {
       Buffer<double> next = gram<double>(nullptr);
-      TORCH_CHECK(cholesky(next, k_), "torchinit::orthogonal: internal error: Cholesky of pass ",
-                  factors_.size() + 1, " failed");
+      if (!cholesky(next, k_)) return false;
       factors_.push_back(std::move(next));
     }
     Buffer<double> last = gram<S>(&kept_);
-    TORCH_CHECK(cholesky(last, k_),
-                "torchinit::orthogonal: internal error: Cholesky of the last pass failed");
-    last_ = Buffer<S>(k_ * k_);
-    std::copy(last.data(), last.data() + k_ * k_, last_.data());
+    if (!cholesky(last, k_)) return false;
+    if constexpr (std::is_same_v<S, double>) {
+      last_ = std::move(last);
+    } else {
+      last_ = Buffer<S>(k_ * k_);
+      std::copy(last.data(), last.data() + k_ * k_, last_.data());
+    }
+    return true;
   }
 
+ public:
   // Q's rows of block b (rows [b·kBlock, …) of M) into q (k x block rows).
   void q_block(int64_t b, S* q) const {
     const int64_t rows = std::min(kBlock, n_ - b * kBlock);

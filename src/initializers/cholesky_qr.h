@@ -23,11 +23,14 @@ namespace torchinit::detail {
 //   Yamazaki et al. 2015); every other step in double.
 // R = R2 R1 has a positive diagonal, so Q is the Q of M's QR with sign(diag R) = +1: Haar
 // (Mezzadri 2007). Tile, panel and block boundaries depend on (rows, cols) only and every BLAS
-// call is serial, so each byte depends on (seed, key, shape) and the element's index: not on the
-// runs asked for, the thread count or the process (on one machine and BLAS). Work: about 4·n·k²
-// flops for the whole matrix, about 3·n·k² for any part; memory: two k x k factors, one panel
-// and the output (plus Q1's rows of the output when they are at most twice its bytes).
-// force_shift (tests): take the shifted CholeskyQR3 path even where G's Cholesky succeeds.
+// call is serial (pthreads OpenBLAS held at one thread, MKL per thread), so each byte depends on
+// (seed, key, shape) and the element's index: not on the runs asked for, the thread count or the
+// process (on one machine and BLAS). Work: about 4·n·k² flops for the whole matrix, about 3·n·k²
+// for any part; memory: at most three k x k double matrices, one panel and the output (plus Q1's
+// rows of the output when they are at most twice its bytes). The diagonal tiles' Cholesky is
+// torchinit's own loop, so LAPACK is not needed; with an OpenMP-built OpenBLAS, calls made outside
+// a parallel region may use its threads. force_shift (tests): take the shifted CholeskyQR3 path
+// even where G's Cholesky succeeds.
 void orthogonal_runs(at::Tensor& out, const std::vector<ElementRun>& runs, int64_t rows,
                      int64_t cols, double gain, const Stream& s, bool force_shift = false);
 

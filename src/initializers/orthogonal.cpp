@@ -3,6 +3,7 @@
 // which makes the factorization unique and Q Haar (Mezzadri 2007). Backend::Philox factorizes by
 // tiled CholeskyQR2 (cholesky_qr.h), so that a shard computes its part alone; Backend::Torch by
 // LibTorch's QR, as torch.nn.init.orthogonal_.
+#include <ATen/Parallel.h>
 #include <ATen/ops/eye.h>
 #include <ATen/ops/linalg_qr.h>
 #include <dlfcn.h>
@@ -37,13 +38,24 @@ void orthogonalize_(at::Tensor& t, int64_t rows, int64_t cols, double gain) {
   t.copy_(q.reshape(t.sizes()).mul_(gain));
 }
 
+void* blas_symbol(const char* name) {
+  if (void* f = dlsym(RTLD_DEFAULT, name)) return f;
+  static void* const libtorch = [] {
+    Dl_info info{};
+    void* handle = nullptr;
+    if (dladdr(reinterpret_cast<void*>(&at::get_num_threads), &info) && info.dli_fname)
+      handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    return handle;
+  }();
+  return libtorch ? dlsym(libtorch, name) : nullptr;
+}
+
 namespace {
 // int MKL_Set_Num_Threads_Local(int): sets this thread's MKL thread count, returns the previous
 // one. (The lowercase mkl_set_num_threads_local is the Fortran entry, taking int*.)
 using SetLocalThreads = int (*)(int);
 SetLocalThreads mkl_set_local_threads() {
-  static const auto f =
-      reinterpret_cast<SetLocalThreads>(dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads_Local"));
+  static const auto f = reinterpret_cast<SetLocalThreads>(blas_symbol("MKL_Set_Num_Threads_Local"));
   return f;
 }
 }  // namespace
