@@ -27,8 +27,8 @@ class Fields {
     TORCH_CHECK(object.is_object(), kModuleDescJsonWho, where_, " must be a JSON object, got ",
                 object.type_name());
     for (const auto& item : object.items()) {
-      TORCH_CHECK(std::find(keys.begin(), keys.end(), item.key()) != keys.end(), kModuleDescJsonWho, where_,
-                  ": unknown key '", item.key(), "';", did_you_mean(item.key(), keys),
+      TORCH_CHECK(std::find(keys.begin(), keys.end(), item.key()) != keys.end(), kModuleDescJsonWho,
+                  where_, ": unknown key '", item.key(), "';", did_you_mean(item.key(), keys),
                   " the keys are ModuleDesc's field names");
     }
   }
@@ -90,7 +90,8 @@ class Fields {
     return expect(key, v, v.is_number_integer(), "an integer");
   }
   const json& expect(const char* key, const json& v, bool ok, const char* expected) const {
-    TORCH_CHECK(ok, kModuleDescJsonWho, where_, ": '", key, "' expects ", expected, ", got ", v.dump());
+    TORCH_CHECK(ok, kModuleDescJsonWho, where_, ": '", key, "' expects ", expected, ", got ",
+                v.dump());
     return v;
   }
   void expect_array(const char* key, const json& v, const char* expected) const {

@@ -44,8 +44,8 @@ std::vector<ModuleParam> params_from_json(std::string_view text,
   const auto& params = member(doc, "params", "the description");
   TORCH_CHECK(modules.is_array() && params.is_array(), kParamsJsonWho,
               "'modules' and 'params' must be arrays");
-  TORCH_CHECK(params.size() == tensors.size(), kParamsJsonWho, "the description lists ", params.size(),
-              " parameters but ", tensors.size(), " tensors came with it");
+  TORCH_CHECK(params.size() == tensors.size(), kParamsJsonWho, "the description lists ",
+              params.size(), " parameters but ", tensors.size(), " tensors came with it");
   std::vector<ModuleDesc> descs;
   descs.reserve(modules.size());
   for (size_t i = 0; i < modules.size(); ++i) {
@@ -60,7 +60,8 @@ std::vector<ModuleParam> params_from_json(std::string_view text,
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string where = "params[" + std::to_string(i) + "]";
     const auto& p = params[i];
-    TORCH_CHECK(p.is_object(), kParamsJsonWho, where, " must be an object {path, name, module, shape}");
+    TORCH_CHECK(p.is_object(), kParamsJsonWho, where,
+                " must be an object {path, name, module, shape}");
     const auto& path = member(p, "path", where);
     const auto& name = member(p, "name", where);
     const auto& module = member(p, "module", where);
@@ -69,12 +70,14 @@ std::vector<ModuleParam> params_from_json(std::string_view text,
                 ": 'path' and 'name' must be strings");
     TORCH_CHECK(module.is_number_integer() && module.get<int64_t>() >= 0 &&
                     module.get<int64_t>() < static_cast<int64_t>(descs.size()),
-                kParamsJsonWho, where, " (", path.get<std::string>(), "): 'module' must index 'modules' (",
-                descs.size(), " of them), got ", module.dump());
+                kParamsJsonWho, where, " (", path.get<std::string>(),
+                "): 'module' must index 'modules' (", descs.size(), " of them), got ",
+                module.dump());
     TORCH_CHECK(shape.is_array(), kParamsJsonWho, where, ": 'shape' must be an array of integers");
     std::vector<int64_t> sizes;
     for (const auto& s : shape) {
-      TORCH_CHECK(s.is_number_integer(), kParamsJsonWho, where, ": 'shape' must be an array of integers");
+      TORCH_CHECK(s.is_number_integer(), kParamsJsonWho, where,
+                  ": 'shape' must be an array of integers");
       sizes.push_back(s.get<int64_t>());
     }
     const at::Tensor& tensor = tensors[i];
