@@ -127,7 +127,7 @@ int64_t blocks_of(const std::vector<ModuleParam>& table) {
 }
 
 struct RankStats {  // sent to rank 0, in this order
-  double shard_bytes, baseline, peak, init_s, check_s, checked, rejected, inconclusive, gathered;
+  double shard_bytes, baseline, peak, init_s, check_s, rejected, inconclusive, gathered;
 };
 
 int run_rank(int rank, const DistDemoArgs& a, const std::string& dir, const Plan& plan) {
@@ -233,8 +233,8 @@ int run_rank(int rank, const DistDemoArgs& a, const std::string& dir, const Plan
   }
   const double check_s = seconds_since(t_check);
   std::ofstream(fmt::format("{}/digests.{}", dir, rank)) << digests.str();
-  const RankStats s{shard_bytes,         baseline, status_bytes("VmHWM"), init_s,  check_s,
-                    double(mine.size()), rejected, inconclusive,          gathered};
+  const RankStats s{shard_bytes, baseline, status_bytes("VmHWM"), init_s,
+                    check_s,     rejected, inconclusive,          gathered};
   std::vector<double> mine_stats(reinterpret_cast<const double*>(&s),
                                  reinterpret_cast<const double*>(&s) + sizeof(s) / sizeof(double));
   const auto all = ctx.all_gather(at::tensor(mine_stats, at::kDouble), "dist-demo stats");

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <boost/math/distributions/binomial.hpp>
-#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <limits>

@@ -52,6 +52,36 @@ void per_block_residual_out(Plan& p, std::string_view name, int64_t layers,
   }
 }
 
+// deepnet and t_fixup: `plain` on Q and K, `scaled` on V and the first MLP layer; the three
+// attention rules are required (a fused QKV cannot scale V alone), `build` says how to split it.
+void value_and_mlp_in_scaled(Plan& p, std::string_view name, const std::string& plain,
+                             const std::string& scaled, std::string_view build) {
+  const std::string split =
+      fmt::format("{} scales V apart from Q and K: build the model with separate projections ({})",
+                  name, build);
+  p.rule("*.attn.q.weight", plain)
+      .required(split)
+      .rule("*.attn.k.weight", plain)
+      .required(split)
+      .rule("*.attn.v.weight", scaled)
+      .required(split)
+      .rule("*.mlp.fc1.weight", scaled);
+}
+
+// deepnet and t_fixup: `plain` for every role but the residual projections, which get `scaled`
+// and are required.
+void residual_out_scaled(Plan& p, std::string_view name, const std::string& plain,
+                         const std::string& scaled) {
+  p.rule(":input", plain)
+      .rule(":recurrent", plain)
+      .rule(":weight", plain)
+      .rule(":bias", "zeros")
+      .rule(":residual_out", scaled)
+      .required(fmt::format(
+          "{} scales the residual projections (role residual_out); this model has none", name))
+      .rule(":readout", plain);
+}
+
 void require_layers(std::string_view name, int64_t layers) {
   TORCH_CHECK(layers > 0, "torchinit::Plan::preset: ", name,
               " needs the number of transformer layers (Plan::preset(\"", name,
@@ -176,26 +206,10 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
     require_layers(name, layers);
     const double beta = std::pow(8.0 * double(layers), -0.25);
     const std::string scaled = fmt::format("xavier_normal(gain={})", beta);
-    const std::string split =
-        "deepnet scales V apart from Q and K: build the model with separate projections "
-        "(gpt(..., qkv=split), TransformerBlockOptions::fused_qkv(false))";
-    p.rule("*.attn.q.weight", "xavier_normal")
-        .required(split)
-        .rule("*.attn.k.weight", "xavier_normal")
-        .required(split)
-        .rule("*.attn.v.weight", scaled)
-        .required(split)
-        .rule("*.mlp.fc1.weight", scaled);
+    value_and_mlp_in_scaled(p, name, "xavier_normal", scaled,
+                            "gpt(..., qkv=split), TransformerBlockOptions::fused_qkv(false)");
     norms_and_embeddings(p, "lecun_normal");
-    p.rule(":input", "xavier_normal")
-        .rule(":recurrent", "xavier_normal")
-        .rule(":weight", "xavier_normal")
-        .rule(":bias", "zeros")
-        .rule(":residual_out", scaled)
-        .required(
-            "deepnet scales the residual projections (role residual_out); this model has "
-            "none")
-        .rule(":readout", "xavier_normal");
+    residual_out_scaled(p, name, "xavier_normal", scaled);
   } else if (name == "t_fixup") {
     // T-Fixup (Huang et al. 2020, "Improving Transformer Optimization Through Better
     // Initialization"), its decoder rule for a stack of L = layers blocks without LayerNorm
@@ -204,29 +218,12 @@ Plan Plan::preset(std::string_view name, int64_t layers) {
     require_layers(name, layers);
     const double s = std::pow(9.0 * double(layers), -0.25);
     const std::string scaled = fmt::format("xavier_uniform(gain={})", s);
-    const std::string split =
-        "t_fixup scales V apart from Q and K: build the model with separate projections "
-        "(gpt(..., norm=none, qkv=split))";
-    p.rule("*.attn.q.weight", "xavier_uniform")
-        .required(split)
-        .rule("*.attn.k.weight", "xavier_uniform")
-        .required(split)
-        .rule("*.attn.v.weight", scaled)
-        .required(split)
-        .rule("*.mlp.fc1.weight", scaled);
+    value_and_mlp_in_scaled(p, name, "xavier_uniform", scaled, "gpt(..., norm=none, qkv=split)");
     // N(0, s²/d) for an embedding [rows, d] (fan_in = d).
     norms_and_embeddings(
         p,
         fmt::format("variance_scaling(scale={}, distribution=untruncated_normal)", s * s).c_str());
-    p.rule(":input", "xavier_uniform")
-        .rule(":recurrent", "xavier_uniform")
-        .rule(":weight", "xavier_uniform")
-        .rule(":bias", "zeros")
-        .rule(":residual_out", scaled)
-        .required(
-            "t_fixup scales the residual projections (role residual_out); this model has "
-            "none")
-        .rule(":readout", "xavier_uniform");
+    residual_out_scaled(p, name, "xavier_uniform", scaled);
   } else {
     std::vector<std::string> names = presets();
     TORCH_CHECK(false, "torchinit::Plan::preset: unknown preset '", name, "';",
