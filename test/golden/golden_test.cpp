@@ -9,7 +9,10 @@
 // give the same bytes on all. Only the QR-based cases (orthogonal and delta_orthogonal
 // structures) depend on the LAPACK doing the QR, so their keys name it: `| lapack=openblas`
 // (Debian) or `| lapack=mkl-cbwr-compatible` (upstream LibTorch links MKL; run with
-// MKL_CBWR=COMPATIBLE, as the golden test does). Writing keeps the other LAPACK's entries.
+// MKL_CBWR=COMPATIBLE, as the golden test does). OpenBLAS too picks its kernels per CPU, and the
+// bytes follow them: `lapack=openblas` means OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=Haswell,
+// which ctest sets; every x86-64 CPU with AVX2 runs them). Writing keeps the other LAPACK's
+// entries.
 //
 // Regenerate after an intended change of bytes:  TORCHINIT_GOLDEN_WRITE=1 ctest -R golden
 #include <ATen/Parallel.h>
@@ -76,6 +79,16 @@ std::string lapack_key() {
   }
   if (dlsym(RTLD_DEFAULT, "openblas_get_config")) return "openblas";
   return "";
+}
+
+// The OpenBLAS kernels the QR-based `lapack=openblas` digests are taken with.
+const std::string kOpenBlasCore = "Haswell";
+
+// The kernels OpenBLAS picked (openblas_get_corename), "" without OpenBLAS.
+std::string openblas_core() {
+  using CoreName = char* (*)();
+  const auto corename = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return corename ? std::string(corename()) : "";
 }
 
 // QR-based bytes (what the structure is, not the spec's name): they depend on the LAPACK.
@@ -275,6 +288,10 @@ void compare_with_golden(const std::string& file, const std::string& what, Diges
   const std::string path = golden_path(file);
   ASSERT_FALSE(lapack_key().empty())
       << "LibTorch's LAPACK is neither OpenBLAS nor MKL: the QR-based golden cases have no key";
+  ASSERT_EQ(openblas_core(), lapack_key() == "openblas" ? kOpenBlasCore : "")
+      << "OpenBLAS picked its " << openblas_core() << " kernels for this CPU: run with "
+      << "OPENBLAS_CORETYPE=" << kOpenBlasCore << " (the QR-based bytes follow OpenBLAS's "
+      << "kernels); ctest sets it for the golden test";
   ASSERT_NE(lapack_key(), "mkl")
       << "LibTorch uses MKL: run with MKL_CBWR=COMPATIBLE (MKL's code path, and so the bytes of "
          "its QR, otherwise depend on the CPU); ctest sets it for the golden test";

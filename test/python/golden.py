@@ -16,6 +16,11 @@ GOLDEN_DIR = os.environ["TORCHINIT_GOLDEN_DIR"]
 def lapack():
     """The LAPACK whose QR bytes this torch computes, named as in the digests' keys."""
     if not torch.backends.mkl.is_available():
+        # OpenBLAS picks its kernels per CPU and the QR bytes follow them: the digests are those
+        # of its Haswell kernels (golden_test.cpp), which ctest asks for.
+        assert os.environ.get("OPENBLAS_CORETYPE") == "Haswell", (
+            "run with OPENBLAS_CORETYPE=Haswell: the QR-based golden digests are OpenBLAS's "
+            "Haswell kernels' bytes; ctest sets it")
         return "openblas"
     return "mkl-cbwr-compatible" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else "mkl"
 
