@@ -14,7 +14,8 @@
 // Statistic: per layer and step, the least-squares slope b of log2 RMS(x_t - x_0) against
 // log2 width over every (width, seed) pair, with its t-interval at family-wise `alpha`
 // (Bonferroni over layers × steps). μP's prediction is the null hypothesis, |b| <= band:
-//   grows / shrinks  the interval lies above band / below -band: the prediction is rejected;
+//   grows / shrinks  the interval lies above band / below -band: the prediction is rejected
+//                    (around the predicted slope where it is not 0: u-μP's embedding, -1/2);
 //   inconclusive     the interval's half-width is band or more: too few widths or seeds to tell
 //                    a flat layer from one at the band's edge (it fails, as an underpowered
 //                    check does everywhere in torchinit: add seeds or widths);
@@ -73,7 +74,9 @@ struct CoordLayer {
   std::vector<double> rms;           // per width: RMS(x_t), mean over seeds
   std::vector<double> update;        // per width: RMS(x_t - x_0), mean over seeds
   double slope = 0, lo = 0, hi = 0;  // of log2 update vs log2 width, and its interval
-  std::string verdict;               // flat, grows, shrinks or inconclusive
+  // The parametrization's slope: 0 (Θ(1)), except u-μP's embedding, -1/2 (its lr is η/√d).
+  double predicted = 0;
+  std::string verdict;  // flat (within band of predicted), grows, shrinks or inconclusive
   bool flat() const { return verdict == "flat"; }
 };
 
@@ -102,6 +105,14 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& model,
 // The model from a spec with `{width}` where the width goes: "mlp(in=32, hidden=[{width},
 // {width}], out=10)".
 CoordCheck coordcheck(std::string_view model_spec, const Plan& plan,
+                      const CoordCheckOptions& options = {});
+// Under a parametrization applied as it is at every width (u-μP, which needs no base model:
+// Parametrization::u_mup(); or a μP built against a base of the smallest width), with its
+// param_groups; options.mup() and base_width() are not used.
+CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& model,
+                      const Parametrization& parametrization,
+                      const CoordCheckOptions& options = {});
+CoordCheck coordcheck(std::string_view model_spec, const Parametrization& parametrization,
                       const CoordCheckOptions& options = {});
 
 }  // namespace torchinit

@@ -36,10 +36,44 @@
 //   torchinit::Report rep = mup.apply(model, torchinit::ApplyOptions().seed(42));
 //   torch::optim::AdamW opt(torchinit::param_groups(*model.ptr(), rep,
 //                                                   torch::optim::AdamWOptions(1e-3)));
+//
+// u-μP (Blake et al., "u-μP: The Unit-Scaled Maximal Update Parametrization", 2024, Table 2, as
+// graphcore-research/unit-scaling implements it) moves every scale into the ops, so there is no
+// base model and every weight starts at unit scale. It needs a model built with unit-scaled ops
+// (gpt(..., ops=unit): TransformerBlockOptions::ops says what they compute). Per parameter, with
+// L the number of blocks and δ = L^(-1/2) inside the blocks (depth-μP), 1 outside:
+//
+//   class    parameters                     init      forward      Adam lr
+//   input    embeddings [n, d]              N(0, 1)   1            η·δ/√d
+//   hidden   block projections [out, in]    N(0, 1)   1/√in        η·δ/√in
+//   readout  the head [classes, d]          N(0, 1)   α_out/d      η
+//   vector   LayerNorm weights, biases      1, 0      1            η·δ
+//
+// The residual branches add as (τ_k f + x)/√(1 + τ_k²), τ_k for branch k = 0 … 2L-1 (attention
+// even, MLP odd) from unit-scaling's transformer rule (u-μP, App. G): α_mlp = α_res
+// √(2/(1 + r²)), α_attn = r α_mlp, τ_k = α_k / √(L + a_k α_attn² + m_k α_mlp²), with a_k =
+// ⌊(k+1)/2⌋ attention and m_k = ⌊k/2⌋ MLP branches before k (α_res: residual_mult, r:
+// residual_attn_ratio). The attention's β is attn_softmax_mult, the GELU's γ ffn_act_mult.
+// Weight-decay multipliers are 1/lr multipliers (lr·wd as at η: unit-scaling's independent
+// weight decay, up to the base lr). Forward multipliers live in buffers (Projection
+// `multiplier`, SelfAttention `logit_multiplier`, FeedForward `act_multiplier`, TransformerBlock
+// `residual_tau`), so torch::save/torch::load keep them.
+//
+// Gradients are autograd's exact ones of this forward. unit-scaling also rescales some weight
+// gradients in the backward pass only (by 1/√batch), which Adam's update does not see (it
+// divides by the gradient's RMS; ε aside); so the Adam rules above are u-μP's, and SGD, whose
+// update does see it, is not offered.
+//
+//   auto model = torchinit::nn::make("gpt(vocab=256, context=64, width=512, depth=4, heads=8, "
+//                                    "ops=unit)");
+//   torchinit::Report rep = torchinit::Parametrization::u_mup().apply(model);
+//   torch::optim::Adam opt(torchinit::param_groups(*model.ptr(), rep,
+//                                                  torch::optim::AdamOptions(1e-2)));
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,6 +88,16 @@ enum class OptimizerKind { Adam, SGD };  // Adam-like (Adam, AdamW, RMSprop) or 
 struct MupOptions {
   // The optimizer the learning-rate multipliers are for.
   TORCH_ARG(OptimizerKind, optimizer) = OptimizerKind::Adam;
+};
+
+// u-μP's hyperparameters (u-μP, Table 3): each 1 by default, and width-independent.
+struct UmupOptions {
+  TORCH_ARG(OptimizerKind, optimizer) = OptimizerKind::Adam;  // Adam only (parametrization.h)
+  TORCH_ARG(double, residual_mult) = 1;        // α_res: residual branches vs the embedding
+  TORCH_ARG(double, residual_attn_ratio) = 1;  // r: attention branches vs MLP branches
+  TORCH_ARG(double, attn_softmax_mult) = 1;    // β: the attention logits' multiplier
+  TORCH_ARG(double, ffn_act_mult) = 1;         // γ: the GELU's input multiplier
+  TORCH_ARG(double, output_mult) = 1;          // α_out: the readout's multiplier (over 1/d)
 };
 
 class Parametrization {
@@ -74,6 +118,10 @@ class Parametrization {
   // each block computes LN(α x + f(x)). c10::Error, before any write, unless the model has N
   // blocks, all post-LN with separate Q, K, V (gpt(..., norm=post, qkv=split)).
   static Parametrization deepnet(int64_t layers);
+  // u-μP. c10::Error, before any write, unless every TransformerBlock has ops "unit", the model
+  // has at least one, its head is not tied to an embedding, every hyperparameter is finite and
+  // > 0 and the optimizer is Adam.
+  static Parametrization u_mup(const UmupOptions& options = {});
 
   // Initializes every parameter (the base plan's family with the μP std), sets the modules'
   // forward-multiplier buffers, and returns the Report with each row's multipliers. Everything
@@ -83,7 +131,7 @@ class Parametrization {
   // The same report without writing anything.
   Report explain(const torch::nn::Module& model, const ApplyOptions& options = {}) const;
 
-  // "mup(optimizer=adam)", "deepnet(layers=N)".
+  // "mup(optimizer=adam)", "deepnet(layers=N)", "u_mup(optimizer=adam, residual_mult=1, …)".
   std::string name() const;
 
   // What the base model was, by path: its Report (shapes, fans, theory), the in/out features of
@@ -102,11 +150,20 @@ class Parametrization {
                  torch::nn::Module* writable) const;
   Report resolve_deepnet(const torch::nn::Module& model, const ApplyOptions& options,
                          torch::nn::Module* writable) const;
+  Report resolve_u_mup(const torch::nn::Module& model, const ApplyOptions& options,
+                       torch::nn::Module* writable) const;
 
   Base base_;
   Plan base_plan_;
   MupOptions options_;
-  int64_t deepnet_layers_ = 0;  // > 0: DeepNet instead of μP
+  int64_t deepnet_layers_ = 0;        // > 0: DeepNet instead of μP
+  std::optional<UmupOptions> u_mup_;  // set: u-μP instead of μP
 };
+
+namespace detail {
+// τ_k of u-μP's transformer residual rule (parametrization.h) for branch k of `branches` = 2L.
+double u_mup_residual_tau(int64_t branch, int64_t branches, double residual_mult,
+                          double residual_attn_ratio);
+}  // namespace detail
 
 }  // namespace torchinit

@@ -21,7 +21,7 @@ struct CoordCheckArgs {
   int64_t base_width = 0, steps = 3, seeds = 3, batch = 32;
   double lr = 1e-2, alpha = 0.01, band = 0.25;
   uint64_t seed = 0;
-  bool standard = false, json = false;
+  bool standard = false, u_mup = false, json = false;
 };
 
 // One panel per step: each layer's update RMS against log2 width.
@@ -54,9 +54,12 @@ std::string coordcheck_svg(const CoordCheck& cc, const std::string& title) {
 }
 
 void run_coordcheck(const CoordCheckArgs& a) {
-  TORCH_CHECK(!a.model.empty() && !a.plan.empty(),
+  TORCH_CHECK(!a.model.empty() && (a.u_mup || !a.plan.empty()),
               "torchinit coordcheck: give --model (a spec with {width}, e.g. \"mlp(in=32, "
               "hidden=[{width}, {width}], out=10)\") and --plan (the init at the base width)");
+  TORCH_CHECK(!a.u_mup || (a.plan.empty() && !a.standard && a.base_width == 0),
+              "torchinit coordcheck: --u-mup sets every init and scale itself; drop --plan, "
+              "--standard and --base-width");
   if (!a.svg.empty()) check_parent_folder("coordcheck", a.svg);
   const auto options =
       CoordCheckOptions()
@@ -73,9 +76,13 @@ void run_coordcheck(const CoordCheckArgs& a) {
           .progress([&](int64_t width, int64_t seed) {
             if (seed == 0)
               fmt::print(stderr, "coordcheck ({}): width {}, {} seeds x {} steps\n",
-                         a.standard ? "standard" : "mup", width, a.seeds, a.steps);
+                         a.u_mup      ? "u_mup"
+                         : a.standard ? "standard"
+                                      : "mup",
+                         width, a.seeds, a.steps);
           });
-  const CoordCheck cc = coordcheck(a.model, load_plan(a.plan), options);
+  const CoordCheck cc = a.u_mup ? coordcheck(a.model, Parametrization::u_mup(), options)
+                                : coordcheck(a.model, load_plan(a.plan), options);
   fmt::print("{}\n", a.json ? cc.json() : cc.table());
   if (!a.svg.empty()) write_text_file("coordcheck", a.svg, coordcheck_svg(cc, a.model));
   if (!cc.passed()) throw CLI::RuntimeError(1);
@@ -100,6 +107,8 @@ void add_coordcheck_command(CLI::App& app) {
       ->default_str("0");
   cmd->add_flag("--standard", args->standard,
                 "Standard parametrization: the plan at every width, one learning rate");
+  cmd->add_flag("--u-mup", args->u_mup,
+                "u-muP (Parametrization::u_mup) on a model with ops=unit; no --plan");
   cmd->add_option("--steps", args->steps, "Adam steps")
       ->transform(integer_in(1, 100))
       ->default_str("3");

@@ -181,6 +181,9 @@ ModelEntry gpt() {
                        {"pre", "post", "none"}),
       ModelArg::choice("qkv", "fused", "one Q/K/V projection per block, or attn.q/k/v",
                        {"fused", "split"}),
+      ModelArg::choice("ops", "standard",
+                       "standard ops, or u-muP's unit-scaled ones (Parametrization::u_mup)",
+                       {"standard", "unit"}),
   };
   e.factory = [](const ModelArgs& a) {
     check_heads(a);
@@ -190,7 +193,8 @@ ModelEntry gpt() {
                 .mlp_ratio(a.integer("mlp_ratio"))
                 .tied(a.boolean("tied"))
                 .norm(a.choice("norm"))
-                .fused_qkv(a.choice("qkv") == "fused")));
+                .fused_qkv(a.choice("qkv") == "fused")
+                .ops(a.choice("ops"))));
   };
   return e;
 }

@@ -4,6 +4,7 @@
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <cmath>
 #include <ostream>
 #include <utility>
 
@@ -29,7 +30,8 @@ void GPTImpl::reset() {
                                            .mlp_ratio(o.mlp_ratio())
                                            .causal(true)
                                            .norm(o.norm())
-                                           .fused_qkv(o.fused_qkv())));
+                                           .fused_qkv(o.fused_qkv())
+                                           .ops(o.ops())));
   }
   register_module("layers", layers);
   if (o.norm() == "pre")
@@ -49,6 +51,7 @@ void GPTImpl::pretty_print(std::ostream& stream) const {
          << ", mlp_ratio=" << o.mlp_ratio() << ", tied=" << (o.tied() ? "true" : "false");
   if (o.norm() != "pre") stream << ", norm=" << o.norm();
   if (!o.fused_qkv()) stream << ", qkv=split";
+  if (o.ops() != "standard") stream << ", ops=" << o.ops();
   stream << ")";
 }
 
@@ -58,7 +61,8 @@ torch::Tensor GPTImpl::embed(const torch::Tensor& tokens) {
       "torchinit::nn::GPT: expected int64 token ids [batch, tokens] with tokens <= ",
       options.context(), " (got ", tokens.scalar_type(), " ", tokens.sizes(), ")");
   const torch::Tensor positions = at::arange(tokens.size(1), tokens.options());
-  return tok_emb->forward(tokens) + pos_emb->forward(positions);
+  const torch::Tensor sum = tok_emb->forward(tokens) + pos_emb->forward(positions);
+  return options.ops() == "unit" ? sum * (1 / std::sqrt(2.0)) : sum;
 }
 
 torch::Tensor GPTImpl::forward(const torch::Tensor& tokens) {

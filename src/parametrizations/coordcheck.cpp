@@ -124,19 +124,25 @@ void fit(const std::vector<double>& x, const std::vector<double>& y, double t, C
   out.hi = out.slope + half;
 }
 
-}  // namespace
+// The model from a spec with {width}, at a width.
+std::function<torch::nn::AnyModule(int64_t)> model_of(std::string_view model_spec) {
+  std::string spec(model_spec);
+  TORCH_CHECK(spec.find("{width}") != std::string::npos, kCoordWho, ": the model spec '", spec,
+              "' has no {width}; write it where the width goes, e.g. "
+              "gpt(vocab=64, context=16, width={width}, depth=2, heads=2)");
+  return [spec](int64_t width) {
+    std::string s = spec;
+    for (size_t at = s.find("{width}"); at != std::string::npos; at = s.find("{width}", at))
+      s.replace(at, 7, std::to_string(width));
+    return nn::make(s);
+  };
+}
 
-CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_model,
-                      const Plan& plan, const CoordCheckOptions& options) {
-  validate(options);
+// The check under `mup` (any parametrization, applied at every width), or the plan as it is.
+CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_model,
+                          const Plan& plan, const std::optional<Parametrization>& mup,
+                          const CoordCheckOptions& options) {
   const std::vector<int64_t>& widths = options.widths();
-  const int64_t base_width = options.base_width() > 0 ? options.base_width() : widths.front();
-  std::optional<Parametrization> mup;
-  if (options.mup()) {
-    const torch::nn::AnyModule base = make_model(base_width);
-    mup = Parametrization::mup(*base.ptr(), plan);
-  }
-
   Samples s;
   for (size_t wi = 0; wi < widths.size(); ++wi) {
     for (int64_t seed = 0; seed < options.seeds(); ++seed) {
@@ -192,6 +198,7 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
 
   CoordCheck cc;
   cc.parametrization = mup ? mup->name() : "standard";
+  const bool u_mup = cc.parametrization.rfind("u_mup", 0) == 0;
   cc.alpha = options.alpha();
   cc.band = options.band();
   cc.widths_ = widths;
@@ -205,6 +212,9 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
       layer.path = s.names[l].first;
       layer.type = s.names[l].second;
       layer.step = step;
+      // u-μP's embedding learning rate is η/√d (its Table 2; unit-scaling's optimizer), so the
+      // embedding's update falls as width^(-1/2) by design; every other layer's is Θ(1).
+      if (u_mup && layer.type == "embed") layer.predicted = -0.5;
       std::vector<double> x, y;
       bool all_zero = true, any_zero = false;
       for (size_t wi = 0; wi < widths.size(); ++wi) {
@@ -229,9 +239,9 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
         layer.verdict = "inconclusive";  // no update at some widths only: no slope to fit
       } else {
         fit(x, y, t, layer);
-        const double band = options.band();
-        layer.verdict = layer.lo > band                     ? "grows"
-                        : layer.hi < -band                  ? "shrinks"
+        const double band = options.band(), want = layer.predicted;
+        layer.verdict = layer.lo > want + band              ? "grows"
+                        : layer.hi < want - band            ? "shrinks"
                         : (layer.hi - layer.lo) / 2 >= band ? "inconclusive"
                                                             : "flat";
       }
@@ -241,20 +251,35 @@ CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_m
   return cc;
 }
 
+}  // namespace
+
+CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_model,
+                      const Plan& plan, const CoordCheckOptions& options) {
+  validate(options);
+  std::optional<Parametrization> mup;
+  if (options.mup()) {
+    const int64_t base_width =
+        options.base_width() > 0 ? options.base_width() : options.widths().front();
+    const torch::nn::AnyModule base = make_model(base_width);
+    mup = Parametrization::mup(*base.ptr(), plan);
+  }
+  return run_coordcheck(make_model, plan, mup, options);
+}
+
 CoordCheck coordcheck(std::string_view model_spec, const Plan& plan,
                       const CoordCheckOptions& options) {
-  const std::string spec(model_spec);
-  TORCH_CHECK(spec.find("{width}") != std::string::npos, kCoordWho, ": the model spec '", spec,
-              "' has no {width}; write it where the width goes, e.g. "
-              "gpt(vocab=64, context=16, width={width}, depth=2, heads=2)");
-  return coordcheck(
-      [&](int64_t width) {
-        std::string s = spec;
-        for (size_t at = s.find("{width}"); at != std::string::npos; at = s.find("{width}", at))
-          s.replace(at, 7, std::to_string(width));
-        return nn::make(s);
-      },
-      plan, options);
+  return coordcheck(model_of(model_spec), plan, options);
+}
+
+CoordCheck coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_model,
+                      const Parametrization& parametrization, const CoordCheckOptions& options) {
+  validate(options);
+  return run_coordcheck(make_model, Plan{}, parametrization, options);
+}
+
+CoordCheck coordcheck(std::string_view model_spec, const Parametrization& parametrization,
+                      const CoordCheckOptions& options) {
+  return coordcheck(model_of(model_spec), parametrization, options);
 }
 
 bool CoordCheck::passed() const {
@@ -282,10 +307,11 @@ std::string CoordCheck::table() const {
   for (const auto& l : layers_) {
     out += fmt::format("{:<24} {:<18} {:>4}", l.path, l.type, l.step);
     for (double u : l.update) out += fmt::format(" {:>9.3g}", u);
-    out += fmt::format("  {:>7.3f} [{:>6.3f}, {:>6.3f}]  {}\n", l.slope, l.lo, l.hi, l.verdict);
+    out += fmt::format("  {:>7.3f} [{:>6.3f}, {:>6.3f}]  {}{}\n", l.slope, l.lo, l.hi, l.verdict,
+                       l.predicted != 0 ? fmt::format(" (predicted slope {})", l.predicted) : "");
   }
   out += passed()
-             ? "passed: every layer's update is flat in width\n"
+             ? "passed: every layer's update is flat in width (or scales as predicted)\n"
              : "failed: " +
                    std::to_string(std::count_if(layers_.begin(), layers_.end(),
                                                 [](const CoordLayer& l) { return !l.flat(); })) +
@@ -304,6 +330,7 @@ std::string CoordCheck::json() const {
          {"update", l.update},
          {"slope", std::isfinite(l.slope) ? nlohmann::json(l.slope) : nullptr},
          {"interval", std::isfinite(l.lo) ? nlohmann::json({l.lo, l.hi}) : nlohmann::json()},
+         {"predicted_slope", l.predicted},
          {"verdict", l.verdict},
          {"flat", l.flat()}});
   return nlohmann::json{{"parametrization", parametrization},

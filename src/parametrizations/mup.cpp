@@ -86,6 +86,14 @@ Parametrization Parametrization::mup(std::string_view base_model, const Plan& ba
 
 std::string Parametrization::name() const {
   if (deepnet_layers_ > 0) return fmt::format("deepnet(layers={})", deepnet_layers_);
+  if (u_mup_) {
+    const UmupOptions& o = *u_mup_;
+    return fmt::format(
+        "u_mup(optimizer=adam, residual_mult={}, residual_attn_ratio={}, attn_softmax_mult={}, "
+        "ffn_act_mult={}, output_mult={})",
+        o.residual_mult(), o.residual_attn_ratio(), o.attn_softmax_mult(), o.ffn_act_mult(),
+        o.output_mult());
+  }
   return fmt::format("mup(optimizer={})",
                      options_.optimizer() == OptimizerKind::Adam ? "adam" : "sgd");
 }
@@ -93,6 +101,7 @@ std::string Parametrization::name() const {
 Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptions& options,
                                 torch::nn::Module* writable) const {
   if (deepnet_layers_ > 0) return resolve_deepnet(model, options, writable);
+  if (u_mup_) return resolve_u_mup(model, options, writable);
   // 1. The forward multipliers, by module: Projections that are readouts get 1/m on their input,
   //    SelfAttentions √(base d_head / d_head) on their logits.
   struct Buffer {

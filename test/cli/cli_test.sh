@@ -84,6 +84,9 @@ expect 1 "grows" -- coordcheck --model "$cc_mlp" --plan "$cc_plan" --widths 64,1
   --standard
 expect 0 '"passed": true' -- coordcheck --model "$cc_mlp" --plan "$cc_plan" --widths 64,128,256,512 \
   --steps 1 --json --svg "$tmp/coordcheck.svg"
+cc_gpt_unit="gpt(vocab=32, context=8, width={width}, depth=2, heads=2, ops=unit)"
+expect 0 "^passed: every layer's update is flat in width" -- \
+  coordcheck --model "$cc_gpt_unit" --u-mup --widths 64,128,256,512 --steps 2 --batch 8
 if grep -q "<svg" "$tmp/coordcheck.svg" 2>/dev/null; then
   echo "ok:   coordcheck --svg wrote an SVG"
 else
@@ -92,6 +95,9 @@ else
 fi
 reject 2 "has no \\{width\\}" -- coordcheck --model "mlp(in=16, hidden=[64], out=4)" --plan he
 reject 2 "give --model" -- coordcheck --plan he
+reject 2 "drop --plan" -- coordcheck --model "$cc_gpt_unit" --plan he --u-mup
+reject 2 "ops=unit" -- coordcheck --model "gpt(vocab=32, context=8, width={width}, depth=1, heads=2)" \
+  --u-mup --widths 32,64
 reject 2 "base_width 128 must be at most the smallest width 64" -- \
   coordcheck --model "$cc_mlp" --plan he --base-width 128
 reject 2 "--steps: expected an integer in \\[1, 100\\], got '0'" -- \

@@ -40,6 +40,9 @@ struct GPTOptions {
   TORCH_ARG(bool, fused_qkv) = true;
   // head.weight is tok_emb.weight (one tensor; the head then has no bias of its own either way).
   TORCH_ARG(bool, tied) = false;
+  // The blocks' ops (TransformerBlockOptions::ops): "standard" or "unit" (u-μP, pre-LN only;
+  // the embedding is then (token + position)/√2, unit-scaling's scaled add of two unit inputs).
+  TORCH_ARG(std::string, ops) = "standard";
 };
 
 // Token ids [batch, tokens] (int64, tokens <= context) → logits [batch, tokens, vocab].

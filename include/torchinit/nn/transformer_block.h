@@ -38,12 +38,24 @@ struct TransformerBlockOptions {
   // One fused Q/K/V projection `attn.qkv` (3 blocks), or three: `attn.q`, `attn.k`, `attn.v`
   // (schemes that scale V and not Q, K: DeepNet, T-Fixup).
   TORCH_ARG(bool, fused_qkv) = true;
+  // "standard" ops, or "unit": u-μP's unit-scaled ops (Blake et al. 2024, graphcore-research/
+  // unit-scaling), for Parametrization::u_mup, which sets their scales. Pre-LN only; the
+  // projections have no bias. With T tokens, head width d_h, β = `logit_multiplier`, γ =
+  // `act_multiplier` and τ = `residual_tau`:
+  //   attention  softmax(β q kᵀ/d_h) v · s, s = 1/I(1/(1 + 4 d_h/β²), √(c/T), 1), c = ln T
+  //              when causal, else 1
+  //   MLP        fc2(gelu(γ x)/γ · I(1/(1 + 1/(4γ²)), 2, √(2/(1 - 1/π))))
+  //   residual   x ← (τ f(LN(x)) + x)/√(1 + τ²), τ per branch (attention, MLP)
+  // where I(a, lo, hi) = lo^(1-a) hi^a interpolates logarithmically (unit-scaling's empirical
+  // models of the ops' output scale, kept as they are there).
+  TORCH_ARG(std::string, ops) = "standard";
 };
 
 // Multi-head self-attention: qkv (d → 3d, 3 blocks), softmax(β q kᵀ/√(d/h)) v per head, then
 // proj (d → d, residual_out). [batch, tokens, d] → [batch, tokens, d]. β is the buffer
 // `logit_multiplier`: 1 by default (standard attention), √(base head width / head width) under
 // μP (logits ∝ 1/head width, equal to standard attention at the base width; parametrization.h).
+// With ops "unit", the logits are β q kᵀ/d_h and the output is scaled (TransformerBlockOptions).
 class SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentionImpl> {
  public:
   explicit SelfAttentionImpl(TransformerBlockOptions options);
@@ -59,7 +71,8 @@ class SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentionImpl> {
 };
 TORCH_MODULE(SelfAttention);
 
-// fc1 (d → r·d) → GELU → fc2 (r·d → d, residual_out).
+// fc1 (d → r·d) → GELU → fc2 (r·d → d, residual_out). With ops "unit", the scaled GELU with the
+// buffer `act_multiplier` γ (TransformerBlockOptions).
 class FeedForwardImpl : public torch::nn::Cloneable<FeedForwardImpl> {
  public:
   explicit FeedForwardImpl(TransformerBlockOptions options);
@@ -70,6 +83,7 @@ class FeedForwardImpl : public torch::nn::Cloneable<FeedForwardImpl> {
   TransformerBlockOptions options;
   Projection fc1{nullptr};
   Projection fc2{nullptr};
+  torch::Tensor act_multiplier;  // 0-dim buffer γ; ops "unit" only
 };
 TORCH_MODULE(FeedForward);
 
@@ -89,6 +103,7 @@ class TransformerBlockImpl : public torch::nn::Cloneable<TransformerBlockImpl> {
   torch::nn::LayerNorm ln2{nullptr};  // null for norm "none"
   FeedForward mlp{nullptr};
   torch::Tensor residual_multiplier;  // 0-dim buffer α
+  torch::Tensor residual_tau;         // [2] buffer τ (attention, MLP); ops "unit" only
 };
 TORCH_MODULE(TransformerBlock);
 
