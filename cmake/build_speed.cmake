@@ -1,10 +1,17 @@
 # Compile time of torchinit's own targets (this directory and below; a parent project's targets
-# are untouched). LibTorch's headers and the torch::nn templates they instantiate dominate every
-# translation unit, so:
+# are untouched). LibTorch's headers and the code they instantiate dominate every translation
+# unit: each unit parses them and compiles every inline function and template it uses again. So:
 #
-# - Unity batches compile a few sources together and pay for those headers once per batch. Each
-#   file still compiles alone (-DTORCHINIT_UNITY=OFF). Sources with flags of their own (the ISA
+# - Unity batches compile several sources together and pay for those headers once per batch.
+#   Each file still compiles alone (-DTORCHINIT_UNITY=OFF, the fast edit-compile loop: a batch
+#   recompiles whole when one of its files changes). Sources with flags of their own (the ISA
 #   kernels, c10d) stay separate, as CMake never batches them.
+# - Batches never mix sources that reach torch::nn (<torch/nn/...>, <torch/optim/...>, found by
+#   following includes) with sources that do not: the module headers cost ~5 s to parse and
+#   their templates as much again to compile, in every batch that includes them.
+# - The library (UNITY_BUILD_BATCH_SIZE 0 below: no limit) is two batches, one per group, which
+#   keep 2 cores busy. Measured on 2 cores (docs/building.md): batches of 8 in layer order cost
+#   139 CPU-seconds, the two groups 78; memory peaks at 2.7 GB per compiler.
 # - GCC collects its garbage when its heap grows by ggc-min-expand percent over
 #   ggc-min-heapsize; a LibTorch batch reaches ~2 GB, and collecting late saved about a tenth of
 #   its compile time (56.9 s -> 51.9 s) for 0.4 GB more memory (peak 1.9 GB per job).
@@ -44,7 +51,8 @@ function(_torchinit_unity_batches_of target)
   get_target_property(batch_size ${target} UNITY_BUILD_BATCH_SIZE)
   set(batch_dir ${binary_dir}/CMakeFiles/${target}.dir/unity)
   set(kept "")
-  set(batched "")
+  set(batched_nn "")
+  set(batched_plain "")
   foreach(source IN LISTS sources)
     set(alone FALSE)
     if(source MATCHES "^\\$<" OR NOT source MATCHES "\\.(cpp|cc|cxx)$")
@@ -62,35 +70,90 @@ function(_torchinit_unity_batches_of target)
     if(alone)
       list(APPEND kept ${source})
     else()
-      list(APPEND batched ${path})
+      _torchinit_reaches_torch_nn(${path} uses_nn)
+      if(uses_nn)
+        list(APPEND batched_nn ${path})
+      else()
+        list(APPEND batched_plain ${path})
+      endif()
     endif()
   endforeach()
-  list(LENGTH batched count)
+  list(LENGTH batched_nn count_nn)
+  list(LENGTH batched_plain count_plain)
+  math(EXPR count "${count_nn} + ${count_plain}")
   if(count LESS 2)  # CMake would still wrap a lone source in a unity file
     set_target_properties(${target} PROPERTIES UNITY_BUILD OFF)
     return()
   endif()
   set(batch_files "")
   set(index 0)
-  set(content "")
-  set(in_batch 0)
-  foreach(path IN LISTS batched)
-    file(RELATIVE_PATH relative ${batch_dir} ${path})
-    string(APPEND content "#include \"${relative}\"\n")
-    math(EXPR in_batch "${in_batch} + 1")
-    if(in_batch EQUAL batch_size)
+  foreach(group IN ITEMS batched_nn batched_plain)
+    set(content "")
+    set(in_batch 0)
+    foreach(path IN LISTS ${group})
+      file(RELATIVE_PATH relative ${batch_dir} ${path})
+      string(APPEND content "#include \"${relative}\"\n")
+      math(EXPR in_batch "${in_batch} + 1")
+      if(in_batch EQUAL batch_size)
+        _torchinit_write_batch(${batch_dir}/unity_${index}.cxx "${content}")
+        list(APPEND batch_files ${batch_dir}/unity_${index}.cxx)
+        math(EXPR index "${index} + 1")
+        set(content "")
+        set(in_batch 0)
+      endif()
+    endforeach()
+    if(in_batch GREATER 0)
       _torchinit_write_batch(${batch_dir}/unity_${index}.cxx "${content}")
       list(APPEND batch_files ${batch_dir}/unity_${index}.cxx)
       math(EXPR index "${index} + 1")
-      set(content "")
-      set(in_batch 0)
     endif()
   endforeach()
-  if(in_batch GREATER 0)
-    _torchinit_write_batch(${batch_dir}/unity_${index}.cxx "${content}")
-    list(APPEND batch_files ${batch_dir}/unity_${index}.cxx)
-  endif()
   set_target_properties(${target} PROPERTIES UNITY_BUILD OFF SOURCES "${kept};${batch_files}")
+endfunction()
+
+# Whether `file` includes a <torch/nn/...> or <torch/optim/...> header, itself or through the
+# project's own headers (quoted includes, and <torchinit/...>, looked up beside the file, in
+# include/ and in src/). Remembered per file for the whole configure run.
+function(_torchinit_reaches_torch_nn file out)
+  get_property(known GLOBAL PROPERTY _torchinit_nn_${file} SET)
+  if(known)
+    get_property(result GLOBAL PROPERTY _torchinit_nn_${file})
+    set(${out} ${result} PARENT_SCOPE)
+    return()
+  endif()
+  set_property(GLOBAL PROPERTY _torchinit_nn_${file} FALSE)  # an include cycle ends here
+  file(STRINGS ${file} includes REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+  set(result FALSE)
+  get_filename_component(dir ${file} DIRECTORY)
+  foreach(line IN LISTS includes)
+    if(line MATCHES "<torch/(nn|optim)[/.]")
+      set(result TRUE)
+      break()
+    endif()
+    set(name "")
+    if(line MATCHES "\"([^\"]+)\"")  # one MATCHES per if(): each one resets CMAKE_MATCH_1
+      set(name ${CMAKE_MATCH_1})
+    elseif(line MATCHES "<(torchinit/[^>]+)>")
+      set(name ${CMAKE_MATCH_1})
+    endif()
+    if(name)
+      foreach(root IN ITEMS ${dir} ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+        if(EXISTS ${root}/${name})
+          get_filename_component(header ${root}/${name} ABSOLUTE)
+          _torchinit_reaches_torch_nn(${header} header_uses_nn)
+          if(header_uses_nn)
+            set(result TRUE)
+          endif()
+          break()
+        endif()
+      endforeach()
+      if(result)
+        break()
+      endif()
+    endif()
+  endforeach()
+  set_property(GLOBAL PROPERTY _torchinit_nn_${file} ${result})
+  set(${out} ${result} PARENT_SCOPE)
 endfunction()
 
 # Rewritten only when it changes, so that a reconfigure recompiles nothing.

@@ -2,14 +2,11 @@
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
+
+#include "torchinit/layout.h"
 
 namespace torchinit {
 namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
-  return fmt::format("[{}]", fmt::join(s, ", "));
-}
 
 int64_t numel_of(const std::vector<int64_t>& s) {
   int64_t n = 1;
@@ -64,11 +61,12 @@ std::vector<std::pair<int64_t, int64_t>> Slice::resolve(const std::vector<int64_
   for (int64_t d : full) out.emplace_back(0, d);
   for (const auto& r : ranges_) {
     TORCH_CHECK(r.dim < int64_t(full.size()), who, ": slice ", str(), " needs dim ", r.dim,
-                ", but the full shape ", shape_str(full), " has ", full.size(),
-                " dims; slice a dim < ", full.size(), " or use Slice::flat");
+                ", but the full shape ", ParamInfo::from_shape(full).shape_str(), " has ",
+                full.size(), " dims; slice a dim < ", full.size(), " or use Slice::flat");
     TORCH_CHECK(0 <= r.begin && r.begin <= r.end && r.end <= full[r.dim], who, ": slice ", str(),
                 " is out of range for dim ", r.dim, " (size ", full[r.dim], ") of the full shape ",
-                shape_str(full), "; use 0 <= begin <= end <= ", full[r.dim]);
+                ParamInfo::from_shape(full).shape_str(),
+                "; use 0 <= begin <= end <= ", full[r.dim]);
     out[r.dim] = {r.begin, r.end};
   }
   return out;
@@ -85,7 +83,8 @@ int64_t Slice::numel(const std::vector<int64_t>& full, const char* who) const {
   if (!flat_) return numel_of(shard_shape(full, who));
   const int64_t n = numel_of(full);
   TORCH_CHECK(0 <= flat_begin_ && flat_begin_ <= flat_end_ && flat_end_ <= n, who, ": slice ",
-              str(), " is out of range for the full shape ", shape_str(full), " of ", n,
+              str(), " is out of range for the full shape ",
+              ParamInfo::from_shape(full).shape_str(), " of ", n,
               " elements; use 0 <= begin <= end <= ", n);
   return flat_end_ - flat_begin_;
 }

@@ -16,12 +16,13 @@ namespace {
 constexpr const char* kTableWho = "torchinit::nn::param_table";
 
 // A size: an integer in [1, 2^31 - 1].
-detail::SpecParam size_param(std::string name, int64_t default_value) {
+torchinit::detail::SpecParam size_param(std::string name, int64_t default_value) {
   const SpecValue value = SpecValue::of_number(double(default_value));
-  return detail::SpecParam{
+  return torchinit::detail::SpecParam{
       std::move(name), value, value.str(), "an integer >= 1",
-      [](const SpecValue& v, const detail::ArgCheck& check) {
-        if (v.kind != SpecValue::Kind::Number) check.expected("a number", detail::got(v), v.column);
+      [](const SpecValue& v, const torchinit::detail::ArgCheck& check) {
+        if (v.kind != SpecValue::Kind::Number)
+          check.expected("a number", torchinit::detail::got(v), v.column);
         if (!(v.number >= 1 && v.number <= 2147483647.0) || std::floor(v.number) != v.number)
           check.expected("an integer >= 1", v.str(), v.column);
       }};
@@ -92,15 +93,16 @@ std::vector<ModuleParam> param_table(std::string_view text) {
   const Spec spec = Spec::parse(text);
   const std::vector<std::string> models = param_table_models();
   if (spec.name() != "llama") {
-    detail::ArgCheck(spec.source(), kTableWho, "param_table", "model")
+    torchinit::detail::ArgCheck(spec.source(), kTableWho, "param_table", "model")
         .expected("a model of " + fmt::format("{}", fmt::join(models, ", ")), spec.name(),
                   spec.column(), "",
                   "; other models: build them with torchinit::nn::make(spec) and module_params");
   }
-  const std::vector<detail::SpecParam> schema = {
+  const std::vector<torchinit::detail::SpecParam> schema = {
       size_param("dim", 4096), size_param("layers", 32), size_param("heads", 32),
       size_param("hidden", 11008), size_param("vocab", 32000)};
-  const detail::BoundArgs a = detail::bind(spec, kTableWho, spec.name(), schema);
+  const torchinit::detail::BoundArgs a =
+      torchinit::detail::bind(spec, kTableWho, spec.name(), schema);
   auto value = [&](size_t i) { return int64_t(a.values[i].number); };
   const int64_t dim = value(0), heads = value(2);
   TORCH_CHECK(dim % heads == 0, kTableWho, ": llama needs heads (", heads, ") to divide dim (", dim,

@@ -35,7 +35,7 @@ namespace {
 constexpr const char* kCoordWho = "torchinit::coordcheck";
 
 // Every step's output, in forward order.
-struct Recorder : nn::Probe {
+struct OutputRecorder : nn::Probe {
   std::vector<std::pair<std::string, std::string>> names;
   std::vector<at::Tensor> outputs;
   void record(const std::string& path, const std::string& type, const at::Tensor& output,
@@ -166,7 +166,7 @@ CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& ma
             std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(options.lr()));
       }
       const Batch batch = synthetic_batch(model, options.batch(), replicate);
-      Recorder initial;
+      OutputRecorder initial;
       {
         at::NoGradGuard no_grad;
         nn::forward_probed(model, batch.x, initial);
@@ -185,7 +185,7 @@ CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& ma
         adam->zero_grad();
         loss_of(any.forward(batch.x), batch.y).backward();
         adam->step();
-        Recorder now;
+        OutputRecorder now;
         at::NoGradGuard no_grad;
         nn::forward_probed(model, batch.x, now);
         for (size_t l = 0; l < s.names.size(); ++l) {

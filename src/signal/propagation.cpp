@@ -29,7 +29,7 @@ struct Step {
   const torch::nn::Module* module;
 };
 
-struct Recorder : nn::Probe {
+struct LayerStatsRecorder : nn::Probe {
   std::vector<Step> steps;
   void record(const std::string& path, const std::string& type, const at::Tensor& output,
               const torch::nn::Module* module) override {
@@ -133,7 +133,7 @@ Propagation propagate_impl(torch::nn::Module& module, const Report* report,
 
   auto gen = at::make_generator<at::CPUGeneratorImpl>(options.seed());
   const at::Tensor input = at::randn(input_shape, gen).set_requires_grad(true);
-  Recorder rec;
+  LayerStatsRecorder rec;
   const at::Tensor output = nn::forward_probed(module, input, rec);
 
   std::vector<size_t> layer_steps;

@@ -36,7 +36,7 @@ double second_moment(const Report& report,
   return row.theory.variance() + row.theory.mean() * row.theory.mean();
 }
 
-struct Recorder : nn::Probe {
+struct BranchRecorder : nn::Probe {
   std::map<std::string, double> mean_square;
   void record(const std::string& path, const std::string&, const at::Tensor& output,
               const torch::nn::Module*) override {
@@ -82,7 +82,7 @@ ResidualStream residual_stream(torch::nn::Module& model, const Report& report,
 
   at::Generator gen = at::detail::createCPUGenerator(options.seed());
   const at::Tensor tokens = at::randint(o.vocab(), {options.batch(), 1}, gen, at::kLong);
-  Recorder recorder;
+  BranchRecorder recorder;
   {
     at::NoGradGuard no_grad;
     nn::forward_probed(model, tokens, recorder);

@@ -11,15 +11,15 @@
 namespace torchinit {
 namespace {
 
-struct Rule {
+struct QuadratureRule {
   std::vector<double> x, w;  // nodes and weights for the weight exp(-x^2)
 };
 
 // Newton iteration on the orthonormal Hermite recurrence (Numerical Recipes `gauher`): stable
 // for hundreds of nodes, no eigen solver needed.
-Rule make_rule(int n) {
+QuadratureRule make_rule(int n) {
   constexpr double kPiM4 = 0.7511255444649425;  // pi^(-1/4)
-  Rule r;
+  QuadratureRule r;
   r.x.assign(n, 0.0);
   r.w.assign(n, 0.0);
   const int m = (n + 1) / 2;
@@ -57,9 +57,9 @@ Rule make_rule(int n) {
   return r;
 }
 
-const Rule& rule(int n) {
+const QuadratureRule& rule(int n) {
   static std::mutex mutex;
-  static std::map<int, Rule> cache;
+  static std::map<int, QuadratureRule> cache;
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(n);
   if (it == cache.end()) it = cache.emplace(n, make_rule(n)).first;
@@ -71,7 +71,7 @@ const Rule& rule(int n) {
 double gaussian_expectation(const std::function<double(double)>& f, int nodes) {
   TORCH_CHECK(nodes >= 1 && nodes <= 180,
               "torchinit::gaussian_expectation: nodes must be in [1, 180], got ", nodes);
-  const Rule& r = rule(nodes);
+  const QuadratureRule& r = rule(nodes);
   // E[f(Z)] = pi^(-1/2) sum w_i f(sqrt(2) x_i)
   constexpr double kInvSqrtPi = 0.56418958354775628695;
   constexpr double kSqrt2 = 1.4142135623730950488;

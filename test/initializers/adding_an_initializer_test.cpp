@@ -53,6 +53,7 @@ torchinit::RegistryEntry small_init_entry() {
 
 // ---- the structured example: one more file of its own ----
 
+#include <ATen/TensorOperators.h>
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 #include <torchinit/custom_structure.h>

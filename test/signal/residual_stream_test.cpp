@@ -22,7 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using torchinit::testutil::error_of;
 
-constexpr int64_t kWidth = 512;
+constexpr int64_t kStreamWidth = 512;
 const std::vector<int64_t> kDepths = {1, 4, 16};
 const std::vector<std::string> kPresets = {"unscaled", "gpt2", "megatron_depth", "gpt_neox",
                                            "olmo_mitchell"};
@@ -36,13 +36,13 @@ double bound() {
   for (int64_t depth : kDepths) points += double(depth + 1) * double(kPresets.size());
   const double z =
       boost::math::quantile(boost::math::complement(boost::math::normal(), 0.01 / points / 2));
-  return z * std::sqrt(2.0 / double(kWidth));
+  return z * std::sqrt(2.0 / double(kStreamWidth));
 }
 
 const ResidualSweep& sweep() {
   static const ResidualSweep s = [] {
     ResidualSweepOptions o;
-    o.width = kWidth;
+    o.width = kStreamWidth;
     o.depths = kDepths;
     o.presets = kPresets;
     return residual_sweep(o);
