@@ -10,11 +10,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "theory/gaussian.h"
+
 namespace torchinit {
 namespace stats {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+using detail::kPi;
 
 [[noreturn]] void fail(const char* function, const std::string& message) {
   throw std::invalid_argument(std::string("torchinit::stats::") + function + ": " + message);

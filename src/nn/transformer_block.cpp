@@ -12,6 +12,8 @@
 #include <ostream>
 #include <utility>
 
+#include "theory/gaussian.h"
+
 namespace torchinit::nn {
 namespace {
 
@@ -31,8 +33,6 @@ void check_block_options(const TransformerBlockOptions& o, const char* who) {
 
 bool unit_ops(const TransformerBlockOptions& o) { return o.ops() == "unit"; }
 
-constexpr double kPi = 3.14159265358979323846;
-
 // lo^(1-a) hi^a: unit-scaling's logarithmic interpolation between two limits of an op's scale.
 double log_interpolation(double a, double lo, double hi) {
   return std::exp(a * std::log(hi) + (1 - a) * std::log(lo));
@@ -48,8 +48,8 @@ double unit_attention_scale(int64_t tokens, int64_t head, double beta, bool caus
 
 // The unit-scaled GELU: gelu(γ x)/γ times its output scale.
 torch::Tensor unit_gelu(const torch::Tensor& x, double gamma) {
-  const double scale =
-      log_interpolation(1 / (1 + 0.25 / (gamma * gamma)), 2.0, std::sqrt(2 / (1 - 1 / kPi)));
+  const double scale = log_interpolation(1 / (1 + 0.25 / (gamma * gamma)), 2.0,
+                                         std::sqrt(2 / (1 - 1 / torchinit::detail::kPi)));
   const torch::Tensor g = gamma == 1 ? at::gelu(x) : at::gelu(x * gamma) / gamma;
   return g * scale;
 }

@@ -43,8 +43,8 @@ namespace {
 using detail::ActivationModel;
 using Fn = ActivationModel::Fn;
 
-constexpr double kPi = 3.141592653589793238462643383279502884;
 using detail::kInvSqrt2Pi;
+using detail::kPi;
 constexpr int kNodes = 128;  // Gauss–Hermite nodes
 // exp(-t^2/2) underflows to 0 in double past t = 38.6; integrands are cut there (no inf * 0).
 constexpr double kTail = 38.5;

@@ -1,10 +1,11 @@
 #pragma once
 // The standard normal density and distribution function, shared by the theory sources
-// (distributions, gains, activation moments).
+// (distributions, gains, activation moments), and π.
 #include <cmath>
 
 namespace torchinit::detail {
 
+inline constexpr double kPi = 3.141592653589793238462643383279502884;
 inline constexpr double kSqrt2 = 1.4142135623730950488016887242097;
 inline constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;
 
