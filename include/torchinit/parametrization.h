@@ -134,6 +134,11 @@ class Parametrization {
   // "mup(optimizer=adam)", "deepnet(layers=N)", "u_mup(optimizer=adam, residual_mult=1, …)".
   std::string name() const;
 
+  // The slope of log2 update RMS against log2 width that this parametrization predicts for a
+  // layer whose probe type is `layer_type` (coordcheck.h): 0, Θ(1) updates, except u-μP's
+  // embedding ("embed"), -1/2: its Adam learning rate is η/√d (Table 2).
+  double predicted_update_slope(std::string_view layer_type) const;
+
   // What the base model was, by path: its Report (shapes, fans, theory), the in/out features of
   // its Projections and the head width of its SelfAttentions.
   struct Base {

@@ -198,7 +198,6 @@ CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& ma
 
   CoordCheck cc;
   cc.parametrization = mup ? mup->name() : "standard";
-  const bool u_mup = cc.parametrization.rfind("u_mup", 0) == 0;
   cc.alpha = options.alpha();
   cc.band = options.band();
   cc.widths_ = widths;
@@ -212,9 +211,7 @@ CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& ma
       layer.path = s.names[l].first;
       layer.type = s.names[l].second;
       layer.step = step;
-      // u-μP's embedding learning rate is η/√d (its Table 2; unit-scaling's optimizer), so the
-      // embedding's update falls as width^(-1/2) by design; every other layer's is Θ(1).
-      if (u_mup && layer.type == "embed") layer.predicted = -0.5;
+      if (mup) layer.predicted = mup->predicted_update_slope(layer.type);
       std::vector<double> x, y;
       bool all_zero = true, any_zero = false;
       for (size_t wi = 0; wi < widths.size(); ++wi) {

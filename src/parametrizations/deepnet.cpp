@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "parametrizations/module_path.h"
 #include "torchinit/nn/transformer_block.h"
 #include "torchinit/parametrization.h"
 
@@ -43,7 +44,7 @@ Report Parametrization::resolve_deepnet(const torch::nn::Module& model, const Ap
   at::NoGradGuard no_grad;
   for (auto& [path, block] : blocks) {
     if (writable) block->residual_multiplier.fill_(alpha);
-    report.add_buffer(path.empty() ? "residual_multiplier" : path + ".residual_multiplier", alpha);
+    report.add_buffer(detail::path_in(path, "residual_multiplier"), alpha);
   }
   return report;
 }

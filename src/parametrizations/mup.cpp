@@ -11,6 +11,7 @@
 #include <map>
 #include <utility>
 
+#include "parametrizations/module_path.h"
 #include "parametrizations/width_class.h"
 #include "torchinit/nn/make.h"
 #include "torchinit/nn/projection.h"
@@ -21,10 +22,6 @@ namespace torchinit {
 namespace {
 
 constexpr const char* kMupWho = "torchinit::Parametrization::mup";
-
-std::string path_in(const std::string& module_path, const std::string& name) {
-  return module_path.empty() ? name : module_path + "." + name;
-}
 
 // The spec that draws `d` scaled by `scale` (d: the base plan's theory of one element at the base
 // width), or "" for a family μP cannot rescale.
@@ -98,6 +95,10 @@ std::string Parametrization::name() const {
                      options_.optimizer() == OptimizerKind::Adam ? "adam" : "sgd");
 }
 
+double Parametrization::predicted_update_slope(std::string_view layer_type) const {
+  return u_mup_ && layer_type == "embed" ? -0.5 : 0.0;
+}
+
 Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptions& options,
                                 torch::nn::Module* writable) const {
   if (deepnet_layers_ > 0) return resolve_deepnet(model, options, writable);
@@ -121,8 +122,8 @@ Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptio
                   path, " (in/out features ", in0, "/", out0, " > ", in, "/", out,
                   "); give a base model of width at most the model's");
       const double alpha = in != in0 && out == out0 ? double(in0) / double(in) : 1.0;
-      if (alpha != 1) readout_multiplier[path_in(path, "weight")] = alpha;
-      buffers.push_back({p->multiplier, path_in(path, "multiplier"), alpha});
+      if (alpha != 1) readout_multiplier[detail::path_in(path, "weight")] = alpha;
+      buffers.push_back({p->multiplier, detail::path_in(path, "multiplier"), alpha});
     }
     if (auto* a = dynamic_cast<nn::SelfAttentionImpl*>(item.value().get())) {
       const int64_t head = a->options.width() / a->options.heads();
@@ -130,7 +131,7 @@ Report Parametrization::resolve(const torch::nn::Module& model, const ApplyOptio
       TORCH_CHECK(head >= head0, kMupWho, ": the base model is wider than the model at ", path,
                   " (head width ", head0, " > ", head,
                   "); give a base model of width at most the model's");
-      buffers.push_back({a->logit_multiplier, path_in(path, "logit_multiplier"),
+      buffers.push_back({a->logit_multiplier, detail::path_in(path, "logit_multiplier"),
                          std::sqrt(double(head0) / double(head))});
     }
     if (const auto* a = dynamic_cast<torch::nn::MultiheadAttentionImpl*>(item.value().get())) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "parametrizations/module_path.h"
 #include "torchinit/nn/projection.h"
 #include "torchinit/nn/transformer_block.h"
 #include "torchinit/parametrization.h"
@@ -18,10 +19,6 @@ namespace torchinit {
 namespace {
 
 constexpr const char* kUmupWho = "torchinit::Parametrization::u_mup";
-
-std::string u_mup_buffer_path(const std::string& module_path, const std::string& name) {
-  return module_path.empty() ? name : module_path + "." + name;
-}
 
 bool inside_module(const std::string& path, const std::string& module_path) {
   return module_path.empty() || path.rfind(module_path + ".", 0) == 0;
@@ -85,19 +82,19 @@ Report Parametrization::resolve_u_mup(const torch::nn::Module& model, const Appl
     if (auto* a = dynamic_cast<nn::SelfAttentionImpl*>(item.value().get()))
       writes.push_back({a->logit_multiplier,
                         {o.attn_softmax_mult()},
-                        u_mup_buffer_path(path, "logit_multiplier")});
+                        detail::path_in(path, "logit_multiplier")});
     if (auto* f = dynamic_cast<nn::FeedForwardImpl*>(item.value().get())) {
       TORCH_CHECK(f->act_multiplier.defined(), kUmupWho, ": the FeedForward at '", path,
                   "' has standard ops; build the model with ops=unit");
       writes.push_back(
-          {f->act_multiplier, {o.ffn_act_mult()}, u_mup_buffer_path(path, "act_multiplier")});
+          {f->act_multiplier, {o.ffn_act_mult()}, detail::path_in(path, "act_multiplier")});
     }
     if (auto* p = dynamic_cast<nn::ProjectionImpl*>(item.value().get())) {
       const double in = double(p->options.in_features());
       const double alpha =
           p->options.role() == "readout" ? o.output_mult() / in : 1 / std::sqrt(in);
-      writes.push_back({p->multiplier, {alpha}, u_mup_buffer_path(path, "multiplier")});
-      forward[u_mup_buffer_path(path, "weight")] = alpha;
+      writes.push_back({p->multiplier, {alpha}, detail::path_in(path, "multiplier")});
+      forward[detail::path_in(path, "weight")] = alpha;
     }
   }
   TORCH_CHECK(!blocks.empty(), kUmupWho,
@@ -111,7 +108,7 @@ Report Parametrization::resolve_u_mup(const torch::nn::Module& model, const Appl
          {detail::u_mup_residual_tau(2 * i, 2 * layers, o.residual_mult(), o.residual_attn_ratio()),
           detail::u_mup_residual_tau(2 * i + 1, 2 * layers, o.residual_mult(),
                                      o.residual_attn_ratio())},
-         u_mup_buffer_path(path, "residual_tau")});
+         detail::path_in(path, "residual_tau")});
   }
 
   // 2. Each parameter's class, init and multipliers, from what its module is.
