@@ -208,8 +208,9 @@ std::vector<std::string> Registry::names() const {
 }
 
 std::vector<std::string> Registry::all_names() const {
-  std::vector<std::string> out = names();
-  std::shared_lock lock(mutex_);
+  std::shared_lock lock(mutex_);  // one lock: names and aliases from the same moment
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : entries_) out.push_back(name);
   for (const auto& [alias, target] : aliases_) out.push_back(alias);
   return out;
 }
