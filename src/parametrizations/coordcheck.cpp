@@ -138,9 +138,9 @@ std::function<torch::nn::AnyModule(int64_t)> model_of(std::string_view model_spe
   };
 }
 
-// The check under `mup` (any parametrization, applied at every width), or the plan as it is.
+// The check under `parametrization` (μP, u-μP, …, applied at every width), or the plan as it is.
 CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& make_model,
-                          const Plan& plan, const std::optional<Parametrization>& mup,
+                          const Plan& plan, const std::optional<Parametrization>& parametrization,
                           const CoordCheckOptions& options) {
   const std::vector<int64_t>& widths = options.widths();
   Samples s;
@@ -152,8 +152,8 @@ CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& ma
       torch::nn::Module& model = *any.ptr();
       model.train();
       std::unique_ptr<torch::optim::Adam> adam;
-      if (mup) {
-        const Report rep = mup->apply(model, ApplyOptions().seed(replicate));
+      if (parametrization) {
+        const Report rep = parametrization->apply(model, ApplyOptions().seed(replicate));
         adam = std::make_unique<torch::optim::Adam>(
             param_groups(model, rep, torch::optim::AdamOptions(options.lr())),
             torch::optim::AdamOptions(options.lr()));
@@ -197,7 +197,7 @@ CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& ma
   }
 
   CoordCheck cc;
-  cc.parametrization = mup ? mup->name() : "standard";
+  cc.parametrization = parametrization ? parametrization->name() : "standard";
   cc.alpha = options.alpha();
   cc.band = options.band();
   cc.widths_ = widths;
@@ -211,7 +211,7 @@ CoordCheck run_coordcheck(const std::function<torch::nn::AnyModule(int64_t)>& ma
       layer.path = s.names[l].first;
       layer.type = s.names[l].second;
       layer.step = step;
-      if (mup) layer.predicted = mup->predicted_update_slope(layer.type);
+      if (parametrization) layer.predicted = parametrization->predicted_update_slope(layer.type);
       std::vector<double> x, y;
       bool all_zero = true, any_zero = false;
       for (size_t wi = 0; wi < widths.size(); ++wi) {

@@ -111,7 +111,8 @@ Report Parametrization::resolve_u_mup(const torch::nn::Module& model, const Appl
          detail::path_in(path, "residual_tau")});
   }
 
-  // 2. Each parameter's class, init and multipliers, from what its module is.
+  // 2. Each parameter's class, init and multipliers, from what its module is. A plan that covers
+  //    every parameter explains each one's module type, role, shape and tied aliases.
   const Report all = Plan::parse("* = zeros").explain(model, options);
   Plan plan;
   std::map<std::string, Multipliers> multipliers;
