@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "theory/gaussian.h"
+
 namespace torchinit {
 namespace {
 
@@ -74,9 +76,8 @@ double gaussian_expectation(const std::function<double(double)>& f, int nodes) {
   const QuadratureRule& r = rule(nodes);
   // E[f(Z)] = pi^(-1/2) sum w_i f(sqrt(2) x_i)
   constexpr double kInvSqrtPi = 0.56418958354775628695;
-  constexpr double kSqrt2 = 1.4142135623730950488;
   double sum = 0;
-  for (int i = 0; i < nodes; ++i) sum += r.w[i] * f(kSqrt2 * r.x[i]);
+  for (int i = 0; i < nodes; ++i) sum += r.w[i] * f(detail::kSqrt2 * r.x[i]);
   return kInvSqrtPi * sum;
 }
 
