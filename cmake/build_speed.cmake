@@ -14,8 +14,9 @@
 #   keep 2 cores busy. Measured on 2 cores (docs/building.md): batches of 8 in layer order cost
 #   139 CPU-seconds, the two groups 78; memory peaks at 2.7 GB per compiler.
 # - GCC collects its garbage when its heap grows by ggc-min-expand percent over
-#   ggc-min-heapsize; a LibTorch batch reaches ~2 GB, and collecting late saved about a tenth of
-#   its compile time (56.9 s -> 51.9 s) for 0.4 GB more memory (peak 1.9 GB per job).
+#   ggc-min-heapsize; a LibTorch batch reaches 2-3 GB, and collecting late saved about a tenth
+#   of its compile time for 0.4 GB more memory (measured on a batch of 8: 56.9 s -> 51.9 s, peak
+#   1.5 -> 1.9 GB; the library's two batches now peak at 2.7 GB each).
 option(TORCHINIT_UNITY "Compile torchinit's own targets in unity batches" ON)
 if(TORCHINIT_UNITY)
   set(CMAKE_UNITY_BUILD ON)
