@@ -10,8 +10,8 @@
 # - Batches never mix sources that reach torch::nn (<torch/nn/...>, <torch/optim/...>, found by
 #   following includes) with sources that do not: the module headers cost ~5 s to parse and
 #   their templates as much again to compile, in every batch that includes them.
-# - The library (UNITY_BUILD_BATCH_SIZE 0 below: no limit) is two batches, one per group, which
-#   keep 2 cores busy. Measured on 2 cores (docs/building.md): batches of 8 in layer order cost
+# - The library (UNITY_BUILD_BATCH_SIZE 0: no limit) is two batches, one per group, which keep 2
+#   cores busy, besides the sources with flags of their own. Measured on 2 cores (docs/building.md): batches of 8 in layer order cost
 #   139 CPU-seconds, the two groups 78; memory peaks at 2.7 GB per compiler.
 # - GCC collects its garbage when its heap grows by ggc-min-expand percent over
 #   ggc-min-heapsize; a LibTorch batch reaches 2-3 GB, and collecting late saved about a tenth
